@@ -1,0 +1,85 @@
+/**
+ * matchcast: live, authenticated tournament match rooms over WebSockets for Fastify, and the HTTP
+ * routes around a match result. The default export registers every plugin:
+ *
+ *   await app.register(matchcast, { auth: { secret }, store: memoryStore(seed) })
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
+import { Type } from 'typebox'
+import matchcastAuth, { type AuthOptions } from './plugins/auth.js'
+import matchcastBroadcast, { type BroadcastOptions } from './plugins/broadcast/index.js'
+import { InvalidOptionsError } from './plugins/errors.js'
+import matchcastMatches, { type MatchesOptions } from './plugins/matches.js'
+import { parseOptions } from './plugins/options.js'
+import matchcastRateLimit, { type RateLimitOptions } from './plugins/rate-limit/index.js'
+import matchcastStore from './plugins/store/index.js'
+import type { Store } from './plugins/store/store.js'
+import matchcastWebsocket, { type WebsocketOptions } from './plugins/websocket.js'
+import wsRoutes from './routes/matches/ws.js'
+
+export interface MatchcastOptions {
+  /** JWT settings; `secret` is required. */
+  auth: Partial<AuthOptions> & Pick<AuthOptions, 'secret'>
+  /** The host's data. @default an empty `memoryStore()` */
+  store?: Store
+  batching?: Partial<BroadcastOptions['batching']>
+  history?: Partial<BroadcastOptions['history']>
+  rateLimit?: Partial<RateLimitOptions>
+  heartbeat?: Partial<WebsocketOptions['heartbeat']>
+  allowedOrigins?: string[]
+  closeGraceMs?: number
+  transportMaxPayloadBytes?: number
+  certificates?: MatchesOptions['certificates']
+}
+
+/** Top-level keys only; each plugin checks its own part, so errors name e.g. `batching.windowMs`. */
+const TopLevel = Type.Object({
+  auth: Type.Unknown(),
+  store: Type.Optional(Type.Unknown()),
+  batching: Type.Optional(Type.Unknown()),
+  history: Type.Optional(Type.Unknown()),
+  rateLimit: Type.Optional(Type.Unknown()),
+  heartbeat: Type.Optional(Type.Unknown()),
+  allowedOrigins: Type.Optional(Type.Unknown()),
+  closeGraceMs: Type.Optional(Type.Unknown()),
+  transportMaxPayloadBytes: Type.Optional(Type.Unknown()),
+  certificates: Type.Optional(Type.Unknown())
+}, { additionalProperties: false })
+
+const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
+  parseOptions(TopLevel, options, '')
+  if (options.auth === undefined) throw new InvalidOptionsError('auth: required (at least auth.secret)')
+  await app.register(matchcastAuth, options.auth)
+  await app.register(matchcastStore, options.store === undefined ? {} : { store: options.store })
+  await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {} })
+  await app.register(matchcastRateLimit, options.rateLimit ?? {})
+  await app.register(matchcastMatches, { certificates: options.certificates ?? {} })
+  await app.register(matchcastWebsocket, {
+    heartbeat: options.heartbeat ?? {},
+    ...(options.allowedOrigins !== undefined && { allowedOrigins: options.allowedOrigins }),
+    ...(options.closeGraceMs !== undefined && { closeGraceMs: options.closeGraceMs }),
+    ...(options.transportMaxPayloadBytes !== undefined && { transportMaxPayloadBytes: options.transportMaxPayloadBytes })
+  })
+  await app.register(wsRoutes)
+}
+
+/** The umbrella plugin: every matchcast plugin and route, registered in order. */
+const matchcast = fp(plugin, { name: 'matchcast', fastify: '5.x' })
+export default matchcast
+export { matchcast }
+
+export { matchcastAuth, matchcastBroadcast, matchcastMatches, matchcastRateLimit, matchcastStore, matchcastWebsocket, wsRoutes as matchcastWsRoutes }
+export { memoryStore, MemoryStore } from './plugins/store/memory-store.js'
+export type { Store, MatchPatch, IdempotencyBegin, StoredResponse } from './plugins/store/store.js'
+export type { Broker, StreamPosition, EventHandler } from './plugins/broadcast/broker.js'
+export { MemoryBroker } from './plugins/broadcast/memory-broker.js'
+export { Batcher } from './plugins/broadcast/batcher.js'
+export { createMatchService, type MatchService, type CommandResult } from './plugins/matches.js'
+export { decide, decideWinner, mayIssue, RULES, type Actor } from './plugins/match-machine.js'
+export { createCertificateSigner, type CertificateSigner } from './plugins/certificates.js'
+export { CloseCode, WS_ERRORS, CommandError, type CloseCodeInfo } from './plugins/errors.js'
+export { SUBPROTOCOL } from './plugins/auth.js'
+export type { MatchcastNamespace } from './plugins/namespace.js'
+export * from './schemas/common.js'
+export * from './schemas/messages.js'

@@ -1,0 +1,115 @@
+import type { IncomingMessage } from 'node:http'
+import fastifyJwt from '@fastify/jwt'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { Type, type Static } from 'typebox'
+import { UnauthorizedError } from './errors.js'
+import { namespace } from './namespace.js'
+import { parseOptions } from './options.js'
+import { kQueryToken } from './symbols.js'
+
+/** The WebSocket subprotocol the server answers; the token rides next to it as `bearer.<jwt>`. */
+export const SUBPROTOCOL = 'matchcast.v1'
+const BEARER_PROTOCOL = 'bearer.'
+
+export const AuthOptions = Type.Object({
+  /** HS256 shared secret, or whatever `@fastify/jwt` accepts as `secret` (e.g. `{ public, private }`). Required. */
+  secret: Type.Union([Type.String({ minLength: 1 }), Type.Object({ public: Type.Unknown(), private: Type.Optional(Type.Unknown()) })]),
+  /** The one algorithm tokens must use. `none` is never accepted. @default 'HS256' */
+  algorithm: Type.Union(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA'].map((a) => Type.Literal(a)), { default: 'HS256' }),
+  /** Required `iss` claim, when set. */
+  issuer: Type.Optional(Type.String()),
+  /** Required `aud` claim, when set. */
+  audience: Type.Optional(Type.String())
+}, { additionalProperties: false })
+export type AuthOptions = Static<typeof AuthOptions>
+
+export interface Auth {
+  /** HTTP `onRequest`/`preHandler` hook: sets `request.user` or answers 401. */
+  authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void>
+  /** The token of a request: `Authorization: Bearer`, then the `bearer.<jwt>` subprotocol, then `?token=`. */
+  extractToken (request: FastifyRequest): string | undefined
+  /** The user id (`sub`) of a valid token; throws `MATCHCAST_ERR_AUTH_UNAUTHORIZED` otherwise. */
+  verify (token: string): string
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string, [claim: string]: unknown }
+    user: { sub: string, [claim: string]: unknown }
+  }
+}
+
+/**
+ * Moves `?token=` out of the URL before anything (Fastify's request log included) sees it; the
+ * token is kept on the raw request under a symbol for `extractToken`.
+ */
+export function stripQueryToken (req: IncomingMessage): void {
+  const url = req.url!
+  const q = url.indexOf('?')
+  if (q === -1 || !url.includes('token=', q)) return
+  const params = new URLSearchParams(url.slice(q + 1))
+  const token = params.get('token')
+  params.delete('token')
+  ;(req as IncomingMessage & { [kQueryToken]?: string | null })[kQueryToken] = token
+  const rest = params.toString()
+  req.url = url.slice(0, q) + (rest === '' ? '' : `?${rest}`)
+}
+
+function fromSubprotocol (header: string | undefined): string | undefined {
+  if (header === undefined) return undefined
+  const entry = header.split(',').map((p) => p.trim()).find((p) => p.startsWith(BEARER_PROTOCOL))
+  return entry?.slice(BEARER_PROTOCOL.length)
+}
+
+const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions) => {
+  const options = parseOptions(AuthOptions, rawOptions, 'auth')
+  if (!app.hasDecorator('jwt')) {
+    await app.register(fastifyJwt, {
+      secret: options.secret as string,
+      sign: { algorithm: options.algorithm, ...(options.issuer && { iss: options.issuer }), ...(options.audience && { aud: options.audience }) },
+      verify: { algorithms: [options.algorithm], ...(options.issuer && { allowedIss: options.issuer }), ...(options.audience && { allowedAud: options.audience }) }
+    })
+  }
+  // Runs before @fastify/websocket's and Fastify's own listeners, so the query token is never logged.
+  app.server.prependListener('request', stripQueryToken)
+  app.server.prependListener('upgrade', stripQueryToken)
+  app.addHook('onClose', async () => {
+    app.server.removeListener('request', stripQueryToken)
+    app.server.removeListener('upgrade', stripQueryToken)
+  })
+
+  const verify = (token: string): string => {
+    let payload: { sub?: unknown }
+    try {
+      payload = app.jwt.verify(token, { algorithms: [options.algorithm] })
+    } catch (err) {
+      throw new UnauthorizedError((err as Error).message)
+    }
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw new UnauthorizedError('token has no sub claim')
+    return payload.sub
+  }
+
+  const extractToken = (request: FastifyRequest): string | undefined => {
+    const header = request.headers.authorization
+    if (header !== undefined && /^bearer /i.test(header)) return header.slice(7).trim()
+    const fromProtocol = fromSubprotocol(request.headers['sec-websocket-protocol'])
+    if (fromProtocol !== undefined) return fromProtocol
+    return (request.raw as IncomingMessage & { [kQueryToken]?: string | null })[kQueryToken] ?? undefined
+  }
+
+  const auth: Auth = {
+    extractToken,
+    verify,
+    async authenticate (request) {
+      const token = extractToken(request)
+      if (token === undefined) throw new UnauthorizedError('missing bearer token')
+      request.user = { sub: verify(token) }
+    }
+  }
+  namespace(app).auth = auth
+}
+
+/** JWT authentication for HTTP routes and WebSocket upgrades. */
+export const matchcastAuth = fp(plugin, { name: 'matchcast-auth', fastify: '5.x' })
+export default matchcastAuth

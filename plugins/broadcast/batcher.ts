@@ -1,0 +1,103 @@
+/**
+ * The batcher: collects each match's events for a window, coalesces updates that supersede each
+ * other, and hands every window to `flush` in order. Pure: no Fastify, no I/O; timers are injected
+ * so tests can drive it with a fake clock.
+ *
+ * - Latest wins: an event whose coalesce key is already pending replaces the pending one (which
+ *   never reaches `flush`, so it never consumes a seq).
+ * - An empty window flushes nothing.
+ * - A terminal event flushes at once: what is pending first, then the terminal event.
+ * - Flushes of one match never overlap: each waits for the previous one of that match. Matches
+ *   are independent.
+ */
+import { TERMINAL_EVENTS, type PendingEvent } from '../../schemas/messages.js'
+
+export interface TimerApi {
+  setTimeout (fn: () => void, ms: number): unknown
+  clearTimeout (handle: unknown): void
+}
+
+export interface BatcherOptions {
+  /** Milliseconds a window stays open; 0 or less flushes every event on its own at once. */
+  windowMs: number
+  /** A window holding this many events flushes before its time. */
+  maxBatch: number
+  /** Receives each window's events; a rejection is reported to `onError` and does not stop later flushes. */
+  flush (matchId: string, events: PendingEvent[]): Promise<void>
+  onError (err: unknown, matchId: string): void
+  timers?: TimerApi
+}
+
+/** The key under which an event replaces an earlier pending one; `undefined` = never coalesced. */
+export function coalesceKey (event: PendingEvent): string | undefined {
+  return event.type === 'score_updated' ? event.type : undefined
+}
+
+const realTimers: TimerApi = {
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms)
+    handle.unref()
+    return handle
+  },
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout)
+}
+
+interface Window {
+  events: PendingEvent[]
+  timer: unknown
+}
+
+export class Batcher {
+  readonly #options: BatcherOptions
+  readonly #timers: TimerApi
+  readonly #windows = new Map<string, Window>()
+  /** The tail of each match's flush chain; removed when the chain settles. */
+  readonly #chains = new Map<string, Promise<void>>()
+
+  constructor (options: BatcherOptions) {
+    this.#options = options
+    this.#timers = options.timers ?? realTimers
+  }
+
+  /** Adds an event of `matchId` to its open window (opening one if needed). */
+  add (matchId: string, event: PendingEvent): void {
+    let window = this.#windows.get(matchId)
+    if (window === undefined) {
+      window = { events: [], timer: undefined }
+      this.#windows.set(matchId, window)
+    }
+    const key = coalesceKey(event)
+    if (key !== undefined) window.events = window.events.filter((e) => coalesceKey(e) !== key)
+    window.events.push(event)
+    if (TERMINAL_EVENTS.has(event.type) || this.#options.windowMs <= 0 || window.events.length >= this.#options.maxBatch) {
+      this.#flush(matchId)
+    } else if (window.timer === undefined) {
+      window.timer = this.#timers.setTimeout(() => this.#flush(matchId), this.#options.windowMs)
+    }
+  }
+
+  /** Closes the match's window now and chains its flush after the match's previous one. */
+  #flush (matchId: string): void {
+    const window = this.#windows.get(matchId)!
+    this.#windows.delete(matchId)
+    if (window.timer !== undefined) this.#timers.clearTimeout(window.timer)
+    const events = window.events
+    const previous = this.#chains.get(matchId) ?? Promise.resolve()
+    const next = previous
+      .then(() => this.#options.flush(matchId, events))
+      .catch((err: unknown) => this.#options.onError(err, matchId))
+      .finally(() => {
+        if (this.#chains.get(matchId) === next) this.#chains.delete(matchId)
+      })
+    this.#chains.set(matchId, next)
+  }
+
+  /** Number of matches with an open window. */
+  get pending (): number { return this.#windows.size }
+
+  /** Flushes every open window now and resolves when every flush has settled. */
+  async flushAll (): Promise<void> {
+    for (const matchId of [...this.#windows.keys()]) this.#flush(matchId)
+    await Promise.all([...this.#chains.values()])
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The broker: sequences match events and fans them out to every subscriber of the match, on this
+ * instance and (for distributed brokers) on every other instance.
+ *
+ * Contract (checked for each implementation by `test/conformance/broker.ts`):
+ * - `publish(matchId, events)` assigns each event the next `seq` of the match: contiguous (+1 per
+ *   event), monotonic, never reused while the broker's storage holds the counter. One call's events
+ *   get consecutive seqs and are delivered together, as one array, in seq order.
+ * - Ordering: subscribers of a match receive its events in seq order. A broker does not reorder
+ *   events of one match; events of different matches are independent.
+ * - Delivery: at-most-once per subscriber (Redis pub/sub drops what is published while a subscriber
+ *   is disconnected). A subscriber that sees a gap in `seq` recovers it with `since()` or resyncs.
+ * - History: the last events of each match, bounded by count and age. `since(matchId, seq, epoch)`
+ *   returns every event after `seq` when history still holds all of them and `epoch` is the match's
+ *   current epoch, else `undefined` (the caller resyncs from a snapshot).
+ * - Epoch: names a match's sequence. It changes whenever the counter restarts (a memory broker's
+ *   process restart, Redis losing the key), so a client can never mistake a new seq 5 for an old one.
+ * - Closed: after `close()` resolves, nothing is delivered and no timer, socket or subscription of
+ *   the broker is left. `close()` is idempotent; `publish` after close rejects.
+ */
+import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
+
+/** Where a match's sequence stands. */
+export interface StreamPosition {
+  /** The last assigned seq (0 before the first event). */
+  seq: number
+  epoch: string
+}
+
+/** Receives a match's events, in seq order. Must not throw. */
+export type EventHandler = (events: MatchEvent[]) => void
+
+export interface Broker {
+  /** Sequences, records and fans out `events` (all of one match); resolves with them as delivered. */
+  publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]>
+  /** Starts delivering the match's events to `handler`; the returned function stops it (idempotent). */
+  subscribe (matchId: string, handler: EventHandler): () => void
+  position (matchId: string): Promise<StreamPosition>
+  /** Events after `afterSeq` if history holds every one of them and `epoch` matches; else `undefined`. */
+  since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined>
+  close (): Promise<void>
+}
+
+export interface HistoryOptions {
+  /** Events kept per match. */
+  historySize: number
+  /** Events older than this many milliseconds are dropped from history. */
+  historyTtlMs: number
+}
+
+/**
+ * The local half of every broker: subscribers of this process, per match. A distributed broker
+ * hands what it receives to `deliver`; subscription bookkeeping is not repeated per transport.
+ */
+export class LocalSubscribers {
+  readonly #handlers = new Map<string, Set<EventHandler>>()
+
+  /** Adds a handler; `onFirst` runs when the match gains its first handler, `onLast` when it loses its last. */
+  add (matchId: string, handler: EventHandler, onFirst?: () => void, onLast?: () => void): () => void {
+    let set = this.#handlers.get(matchId)
+    if (set === undefined) {
+      set = new Set()
+      this.#handlers.set(matchId, set)
+      onFirst?.()
+    }
+    // Wrap so the same function subscribed twice gets two independent subscriptions.
+    const entry: EventHandler = (events) => handler(events)
+    set.add(entry)
+    let active = true
+    return () => {
+      if (!active) return
+      active = false
+      set.delete(entry)
+      if (set.size === 0) {
+        this.#handlers.delete(matchId)
+        onLast?.()
+      }
+    }
+  }
+
+  deliver (matchId: string, events: MatchEvent[]): void {
+    const set = this.#handlers.get(matchId)
+    if (set === undefined) return
+    for (const handler of set) handler(events)
+  }
+
+  get matchIds (): string[] { return [...this.#handlers.keys()] }
+
+  clear (): void { this.#handlers.clear() }
+}

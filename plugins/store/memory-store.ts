@@ -1,0 +1,133 @@
+import { Value } from 'typebox/value'
+import { InvalidOptionsError } from '../errors.js'
+import { Seed, type Certificate, type Match, type Member, type Payout, type PayoutStatus, type Role, type Tournament } from '../../schemas/common.js'
+import type { IdempotencyBegin, MatchPatch, StoredResponse, Store } from './store.js'
+
+interface IdempotencyRecord {
+  fingerprint: string
+  createdAt: number
+  response?: StoredResponse
+}
+
+const clone = <T>(value: T): T => structuredClone(value)
+
+/**
+ * A store held in this process's memory: single instance only, lost on restart. The default store
+ * and the demo server's; `seed` has the shape of the demo seed JSON.
+ */
+export class MemoryStore implements Store {
+  readonly #tournaments = new Map<string, Tournament>()
+  readonly #members = new Map<string, Member>()
+  readonly #matches = new Map<string, Match>()
+  readonly #certificates = new Map<string, Certificate>()
+  readonly #payouts = new Map<string, Payout>()
+  readonly #idempotency = new Map<string, IdempotencyRecord>()
+
+  constructor (seed: Partial<Seed> = {}) {
+    const full = Value.Default(Seed, clone(seed))
+    if (!Value.Check(Seed, full)) {
+      const [first] = Value.Errors(Seed, full)
+      throw new InvalidOptionsError(`store seed${first?.instancePath ?? ''}: ${first?.message ?? 'invalid'}`)
+    }
+    for (const t of full.tournaments) this.#tournaments.set(t.id, t)
+    for (const m of full.members) this.#members.set(`${m.tournamentId}\u0000${m.userId}`, m)
+    for (const m of full.matches) {
+      const scores = m.scores ?? Object.fromEntries(m.participants.map((p) => [p, 0]))
+      this.#matches.set(m.id, { ...m, state: m.state ?? 'scheduled', scores, winnerId: m.winnerId ?? null, version: 0 })
+    }
+  }
+
+  async getTournament (id: string) { return clone(this.#tournaments.get(id)) }
+  async getRole (tournamentId: string, userId: string): Promise<Role | undefined> {
+    return this.#members.get(`${tournamentId}\u0000${userId}`)?.role
+  }
+
+  async listMembers (tournamentId: string) {
+    return [...this.#members.values()].filter((m) => m.tournamentId === tournamentId).map(clone)
+  }
+
+  async getMatch (id: string) { return clone(this.#matches.get(id)) }
+  async listMatches (tournamentId: string) {
+    return [...this.#matches.values()].filter((m) => m.tournamentId === tournamentId)
+      .sort((a, b) => (a.id < b.id ? -1 : 1)).map(clone)
+  }
+
+  /** The synchronous core of every compare-and-set: no await between the check and the write. */
+  #cas (id: string, expectedVersion: number, patch: MatchPatch): Match | undefined {
+    const current = this.#matches.get(id)
+    if (current === undefined || current.version !== expectedVersion) return undefined
+    const next: Match = { ...current, ...clone(patch), version: current.version + 1 }
+    this.#matches.set(id, next)
+    return next
+  }
+
+  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch) {
+    return clone(this.#cas(id, expectedVersion, patch))
+  }
+
+  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout) {
+    const next = this.#cas(id, expectedVersion, patch)
+    if (next !== undefined) {
+      this.#certificates.set(certificate.id, clone(certificate))
+      if (payout !== undefined) this.#payouts.set(payout.id, clone(payout))
+    }
+    return clone(next)
+  }
+
+  async getCertificate (id: string) { return clone(this.#certificates.get(id)) }
+  async getCertificateByCode (code: string) {
+    return clone([...this.#certificates.values()].find((c) => c.code === code))
+  }
+
+  async getCertificateByMatch (matchId: string) {
+    return clone([...this.#certificates.values()].find((c) => c.matchId === matchId))
+  }
+
+  async getPayout (id: string) { return clone(this.#payouts.get(id)) }
+  async getPayoutByMatch (matchId: string) {
+    return clone([...this.#payouts.values()].find((p) => p.matchId === matchId))
+  }
+
+  async listPayouts (tournamentId: string) {
+    return [...this.#payouts.values()].filter((p) => p.tournamentId === tournamentId).map(clone)
+  }
+
+  async setPayoutStatus (id: string, from: PayoutStatus, to: PayoutStatus, reason?: string) {
+    const current = this.#payouts.get(id)
+    if (current === undefined || current.status !== from) return undefined
+    const next: Payout = { ...current, status: to, updatedAt: new Date().toISOString() }
+    if (reason !== undefined) next.reason = reason
+    this.#payouts.set(id, next)
+    return clone(next)
+  }
+
+  async beginIdempotent (scope: string, key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyBegin> {
+    const id = `${scope}\u0000${key}`
+    const now = Date.now()
+    const record = this.#idempotency.get(id)
+    if (record === undefined || now - record.createdAt > ttlMs) {
+      this.#idempotency.set(id, { fingerprint, createdAt: now })
+      return { state: 'started' }
+    }
+    if (record.fingerprint !== fingerprint) return { state: 'mismatch' }
+    if (record.response === undefined) return { state: 'in_flight' }
+    return { state: 'done', response: clone(record.response) }
+  }
+
+  async finishIdempotent (scope: string, key: string, response: StoredResponse) {
+    const record = this.#idempotency.get(`${scope}\u0000${key}`)
+    if (record !== undefined) record.response = clone(response)
+  }
+
+  async abandonIdempotent (scope: string, key: string) {
+    this.#idempotency.delete(`${scope}\u0000${key}`)
+  }
+
+  async ping () {}
+  async close () {}
+}
+
+/** A memory store holding `seed` (see the seed JSON of the README). */
+export function memoryStore (seed: Partial<Seed> = {}): Store {
+  return new MemoryStore(seed)
+}

@@ -1,0 +1,3 @@
+/** Every symbol matchcast keys private state with. */
+export const kQueryToken = Symbol('matchcast.queryToken')
+export const kNamespace = Symbol('matchcast.namespace')

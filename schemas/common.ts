@@ -1,0 +1,109 @@
+import { Type, type Static } from 'typebox'
+
+/** An opaque identifier: user, tournament, match, certificate, payout. */
+export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' })
+
+export const Role = Type.Union([
+  Type.Literal('organizer'),
+  Type.Literal('participant'),
+  Type.Literal('spectator')
+], { $id: 'Role' })
+export type Role = Static<typeof Role>
+
+export const MatchState = Type.Union([
+  Type.Literal('scheduled'),
+  Type.Literal('live'),
+  Type.Literal('disputed'),
+  Type.Literal('completed'),
+  Type.Literal('cancelled')
+], { $id: 'MatchState' })
+export type MatchState = Static<typeof MatchState>
+
+/** Participant user id → non-negative integer score. */
+export const Scores = Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Integer({ minimum: 0, maximum: 1_000_000_000 }))
+export type Scores = Static<typeof Scores>
+
+export const Prize = Type.Object({
+  amount: Type.Integer({ minimum: 0, description: 'In the currency\'s minor unit (cents).' }),
+  currency: Type.String({ pattern: '^[A-Z]{3}$' })
+}, { additionalProperties: false })
+export type Prize = Static<typeof Prize>
+
+/** ISO-8601 UTC timestamp. */
+export const Timestamp = Type.String({ format: 'date-time' })
+
+export const Match = Type.Object({
+  id: Id,
+  tournamentId: Id,
+  state: MatchState,
+  participants: Type.Array(Id),
+  scores: Scores,
+  winnerId: Type.Union([Id, Type.Null()]),
+  version: Type.Integer({ minimum: 0, description: 'Bumped by every change; transitions compare-and-set on it.' }),
+  prize: Type.Optional(Prize),
+  startedAt: Type.Optional(Timestamp),
+  completedAt: Type.Optional(Timestamp)
+}, { $id: 'Match', additionalProperties: false })
+export type Match = Static<typeof Match>
+
+export const Tournament = Type.Object({ id: Id, name: Type.String({ minLength: 1, maxLength: 200 }) }, { $id: 'Tournament', additionalProperties: false })
+export type Tournament = Static<typeof Tournament>
+
+export const Member = Type.Object({ tournamentId: Id, userId: Id, role: Role }, { additionalProperties: false })
+export type Member = Static<typeof Member>
+
+export const PayoutStatus = Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')], { $id: 'PayoutStatus' })
+export type PayoutStatus = Static<typeof PayoutStatus>
+
+export const Payout = Type.Object({
+  id: Id,
+  tournamentId: Id,
+  matchId: Id,
+  userId: Id,
+  amount: Type.Integer({ minimum: 0 }),
+  currency: Type.String(),
+  status: PayoutStatus,
+  reason: Type.Optional(Type.String()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+}, { $id: 'Payout', additionalProperties: false })
+export type Payout = Static<typeof Payout>
+
+export const Certificate = Type.Object({
+  id: Id,
+  code: Type.String({ description: 'Verification code: a signature over the certificate\'s canonical fields.' }),
+  tournamentId: Id,
+  tournamentName: Type.String(),
+  matchId: Id,
+  userId: Id,
+  scores: Scores,
+  issuedAt: Timestamp
+}, { $id: 'Certificate', additionalProperties: false })
+export type Certificate = Static<typeof Certificate>
+
+/** The one error shape of every HTTP route. */
+export const ErrorBody = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String(),
+  error: Type.String(),
+  message: Type.String()
+}, { $id: 'ErrorBody' })
+export type ErrorBody = Static<typeof ErrorBody>
+
+/** Seed of a memory store (and the demo server's `MATCHCAST_SEED`). */
+export const Seed = Type.Object({
+  tournaments: Type.Array(Tournament, { default: [] }),
+  members: Type.Array(Member, { default: [] }),
+  matches: Type.Array(Type.Object({
+    id: Id,
+    tournamentId: Id,
+    participants: Type.Array(Id, { minItems: 2 }),
+    state: Type.Optional(MatchState),
+    scores: Type.Optional(Scores),
+    winnerId: Type.Optional(Type.Union([Id, Type.Null()])),
+    prize: Type.Optional(Prize),
+    startedAt: Type.Optional(Timestamp),
+    completedAt: Type.Optional(Timestamp)
+  }, { additionalProperties: false }), { default: [] })
+}, { $id: 'Seed', additionalProperties: false })
+export type Seed = Static<typeof Seed>

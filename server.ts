@@ -1,0 +1,156 @@
+/**
+ * The demo server: the umbrella plugin on embedded defaults (memory store, no Redis), configured
+ * from the environment. `npm start` runs it; `loadConfig` and `createServer` are exported for tests.
+ */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import Fastify, { type FastifyInstance } from 'fastify'
+import matchcast, { memoryStore, type MatchcastOptions, type Seed } from './index.js'
+
+export const DEV_SECRET = 'matchcast-dev-secret-change-me'
+export const DEMO_SEED_PATH = fileURLToPath(new URL('./demo/seed.json', import.meta.url))
+
+export interface DemoConfig {
+  port: number
+  host: string
+  /** The JWT secret was not set and the dev default is in use. */
+  devSecret: boolean
+  /** The demo seed is in use (tokens are printed for its users). */
+  demoSeed: boolean
+  seed: Seed
+  logLevel: string
+  options: MatchcastOptions
+}
+
+type Env = Record<string, string | undefined>
+
+/** A variable's value, or `undefined` when unset or empty. */
+function read (env: Env, name: string): string | undefined {
+  const value = env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function integer (env: Env, name: string): number | undefined {
+  const value = read(env, name)
+  if (value === undefined) return undefined
+  if (!/^-?\d+$/.test(value)) throw new Error(`${name}: expected an integer, got ${JSON.stringify(value)}`)
+  return Number(value)
+}
+
+function number (env: Env, name: string): number | undefined {
+  const value = read(env, name)
+  if (value === undefined) return undefined
+  const parsed = Number(value)
+  if (!Number.isFinite(parsed)) throw new Error(`${name}: expected a number, got ${JSON.stringify(value)}`)
+  return parsed
+}
+
+/** Environment variable → option path, for every option the demo server exposes. */
+export const ENV_OPTIONS = {
+  MATCHCAST_BATCH_WINDOW_MS: ['batching', 'windowMs', integer],
+  MATCHCAST_BATCH_MAX: ['batching', 'maxBatch', integer],
+  MATCHCAST_HISTORY_SIZE: ['history', 'size', integer],
+  MATCHCAST_HISTORY_TTL_MS: ['history', 'ttlMs', integer],
+  MATCHCAST_MAX_CONNECTIONS_PER_USER: ['rateLimit', 'maxConnectionsPerUser', integer],
+  MATCHCAST_MESSAGES_PER_SECOND: ['rateLimit', 'messagesPerSecond', number],
+  MATCHCAST_BURST: ['rateLimit', 'burst', integer],
+  MATCHCAST_MAX_PAYLOAD_BYTES: ['rateLimit', 'maxPayloadBytes', integer],
+  MATCHCAST_HEARTBEAT_INTERVAL_MS: ['heartbeat', 'intervalMs', integer]
+} as const
+
+/** Reads the demo server's configuration; throws an error naming the variable on a bad value. */
+export function loadConfig (env: Env): DemoConfig {
+  const port = integer(env, 'PORT') ?? 3000
+  if (port < 0 || port > 65535) throw new Error(`PORT: expected 0-65535, got ${port}`)
+  const secret = read(env, 'MATCHCAST_JWT_SECRET')
+  const seedPath = read(env, 'MATCHCAST_SEED')
+  let seed: Seed
+  try {
+    seed = JSON.parse(readFileSync(seedPath ?? DEMO_SEED_PATH, 'utf8')) as Seed
+  } catch (err) {
+    throw new Error(`MATCHCAST_SEED: cannot read ${seedPath}: ${(err as Error).message}`)
+  }
+  const options: MatchcastOptions & Record<string, unknown> = { auth: { secret: secret ?? DEV_SECRET } }
+  for (const [name, [group, key, parse]] of Object.entries(ENV_OPTIONS)) {
+    const value = parse(env, name)
+    if (value !== undefined) {
+      const target = (options[group] ??= {}) as Record<string, number>
+      target[key] = value
+    }
+  }
+  const origins = read(env, 'MATCHCAST_ALLOWED_ORIGINS')
+  if (origins !== undefined) options.allowedOrigins = origins.split(',').map((o) => o.trim()).filter(Boolean)
+  const closeGraceMs = integer(env, 'MATCHCAST_CLOSE_GRACE_MS')
+  if (closeGraceMs !== undefined) options.closeGraceMs = closeGraceMs
+  const keyFile = read(env, 'MATCHCAST_CERTIFICATE_KEY_FILE')
+  if (keyFile !== undefined) {
+    try {
+      options.certificates = { privateKey: readFileSync(keyFile, 'utf8') }
+    } catch (err) {
+      throw new Error(`MATCHCAST_CERTIFICATE_KEY_FILE: cannot read ${keyFile}: ${(err as Error).message}`)
+    }
+  }
+  return {
+    port,
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    devSecret: secret === undefined,
+    demoSeed: seedPath === undefined,
+    seed,
+    logLevel: read(env, 'MATCHCAST_LOG_LEVEL') ?? 'info',
+    options
+  }
+}
+
+/** Which environment variable sets the option a registration error names. */
+function variableFor (message: string): string | undefined {
+  const entry = Object.entries(ENV_OPTIONS).find(([, [group, key]]) => message.includes(`${group}.${key}`))
+  if (entry !== undefined) return entry[0]
+  if (message.includes('seed')) return 'MATCHCAST_SEED'
+  if (message.includes('certificates.')) return 'MATCHCAST_CERTIFICATE_KEY_FILE'
+  if (message.includes('allowedOrigins')) return 'MATCHCAST_ALLOWED_ORIGINS'
+  if (message.includes('closeGraceMs')) return 'MATCHCAST_CLOSE_GRACE_MS'
+  return undefined
+}
+
+/** Builds (but does not start) the demo app; a bad option fails naming its variable. */
+export async function createServer (config: DemoConfig): Promise<FastifyInstance> {
+  const app = Fastify({ logger: { level: config.logLevel } })
+  try {
+    await app.register(matchcast, { ...config.options, store: memoryStore(config.seed) })
+    await app.ready()
+  } catch (err) {
+    await app.close()
+    const variable = variableFor((err as Error).message)
+    throw new Error(variable === undefined ? (err as Error).message : `${variable}: ${(err as Error).message}`, { cause: err })
+  }
+  return app
+}
+
+/** Starts the demo server and prints where it listens and, for the demo seed, a token per user. */
+export async function main (env: Env, print: (line: string) => void): Promise<FastifyInstance> {
+  const config = loadConfig(env)
+  const app = await createServer(config)
+  const address = await app.listen({ port: config.port, host: config.host })
+  print(`matchcast demo listening on ${address}`)
+  print(`  rooms: ${address.replace(/^http/, 'ws')}/ws/matches/:matchId and /ws/tournaments/:tournamentId`)
+  if (config.devSecret) print(`  JWT secret (dev default, set MATCHCAST_JWT_SECRET): ${DEV_SECRET}`)
+  if (config.demoSeed) {
+    print('  demo tokens (12 h):')
+    for (const m of config.seed.members) {
+      print(`    ${m.userId.padEnd(6)} ${m.role.padEnd(11)} ${app.jwt.sign({ sub: m.userId }, { expiresIn: '12h' })}`)
+    }
+    print(`  try: npx wscat -c '${address.replace(/^http/, 'ws')}/ws/matches/m1' -H 'Authorization: Bearer <token>'`)
+  }
+  return app
+}
+
+/* c8 ignore start -- runs only when this file is the process's entry point (npm start) */
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.env, (line) => process.stdout.write(`${line}\n`)).then((app) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
+  }, (err: unknown) => {
+    process.stderr.write(`matchcast: ${(err as Error).message}\n`)
+    process.exit(1)
+  })
+}
+/* c8 ignore stop */
