@@ -13,6 +13,7 @@ import { InvalidOptionsError } from './plugins/errors.js'
 import matchcastMatches, { type MatchesOptions } from './plugins/matches.js'
 import { parseOptions } from './plugins/options.js'
 import matchcastRateLimit, { type RateLimitOptions } from './plugins/rate-limit/index.js'
+import matchcastRedis, { type RedisOptions } from './plugins/redis.js'
 import matchcastStore from './plugins/store/index.js'
 import type { Store } from './plugins/store/store.js'
 import matchcastWebsocket, { type WebsocketOptions } from './plugins/websocket.js'
@@ -23,6 +24,10 @@ export interface MatchcastOptions {
   auth: Partial<AuthOptions> & Pick<AuthOptions, 'secret'>
   /** The host's data. @default an empty `memoryStore()` */
   store?: Store
+  /** Redis URL or ioredis client: rooms, sequences and limits are then shared by every instance. @default unset (single instance, in memory) */
+  redis?: RedisOptions['redis']
+  /** Prefix of every Redis key and channel. @default 'matchcast' */
+  keyPrefix?: string
   batching?: Partial<BroadcastOptions['batching']>
   history?: Partial<BroadcastOptions['history']>
   rateLimit?: Partial<RateLimitOptions>
@@ -37,6 +42,8 @@ export interface MatchcastOptions {
 const TopLevel = Type.Object({
   auth: Type.Unknown(),
   store: Type.Optional(Type.Unknown()),
+  redis: Type.Optional(Type.Unknown()),
+  keyPrefix: Type.Optional(Type.Unknown()),
   batching: Type.Optional(Type.Unknown()),
   history: Type.Optional(Type.Unknown()),
   rateLimit: Type.Optional(Type.Unknown()),
@@ -51,6 +58,9 @@ const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
   parseOptions(TopLevel, options, '')
   if (options.auth === undefined) throw new InvalidOptionsError('auth: required (at least auth.secret)')
   await app.register(matchcastAuth, options.auth)
+  if (options.redis !== undefined) {
+    await app.register(matchcastRedis, { redis: options.redis, ...(options.keyPrefix !== undefined && { keyPrefix: options.keyPrefix }) })
+  }
   await app.register(matchcastStore, options.store === undefined ? {} : { store: options.store })
   await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {} })
   await app.register(matchcastRateLimit, options.rateLimit ?? {})
@@ -69,7 +79,7 @@ const matchcast = fp(plugin, { name: 'matchcast', fastify: '5.x' })
 export default matchcast
 export { matchcast }
 
-export { matchcastAuth, matchcastBroadcast, matchcastMatches, matchcastRateLimit, matchcastStore, matchcastWebsocket, wsRoutes as matchcastWsRoutes }
+export { matchcastAuth, matchcastBroadcast, matchcastMatches, matchcastRateLimit, matchcastRedis, matchcastStore, matchcastWebsocket, wsRoutes as matchcastWsRoutes }
 export { memoryStore, MemoryStore } from './plugins/store/memory-store.js'
 export type { Store, MatchPatch, IdempotencyBegin, StoredResponse } from './plugins/store/store.js'
 export type { Broker, StreamPosition, EventHandler } from './plugins/broadcast/broker.js'
