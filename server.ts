@@ -107,7 +107,6 @@ function variableFor (message: string): string | undefined {
   if (entry !== undefined) return entry[0]
   if (message.includes('seed')) return 'MATCHCAST_SEED'
   if (message.includes('certificates.')) return 'MATCHCAST_CERTIFICATE_KEY_FILE'
-  if (message.includes('allowedOrigins')) return 'MATCHCAST_ALLOWED_ORIGINS'
   if (message.includes('closeGraceMs')) return 'MATCHCAST_CLOSE_GRACE_MS'
   return undefined
 }

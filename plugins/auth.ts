@@ -64,11 +64,19 @@ function fromSubprotocol (header: string | undefined): string | undefined {
 
 const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions) => {
   const options = parseOptions(AuthOptions, rawOptions, 'auth')
+  // Every verification pins the algorithm (and iss/aud when set), even on a host's own @fastify/jwt.
+  const verifyOptions = {
+    algorithms: [options.algorithm],
+    ...(options.issuer !== undefined && { allowedIss: options.issuer }),
+    ...(options.audience !== undefined && { allowedAud: options.audience }),
+    // fast-jwt checks iss/aud only when present; a configured one must also be present.
+    requiredClaims: ['sub', ...(options.issuer !== undefined ? ['iss'] : []), ...(options.audience !== undefined ? ['aud'] : [])]
+  }
   if (!app.hasDecorator('jwt')) {
     await app.register(fastifyJwt, {
       secret: options.secret as string,
-      sign: { algorithm: options.algorithm, ...(options.issuer && { iss: options.issuer }), ...(options.audience && { aud: options.audience }) },
-      verify: { algorithms: [options.algorithm], ...(options.issuer && { allowedIss: options.issuer }), ...(options.audience && { allowedAud: options.audience }) }
+      sign: { algorithm: options.algorithm, ...(options.issuer !== undefined && { iss: options.issuer }), ...(options.audience !== undefined && { aud: options.audience }) },
+      verify: verifyOptions
     })
   }
   // Runs before @fastify/websocket's and Fastify's own listeners, so the query token is never logged.
@@ -82,7 +90,7 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
   const verify = (token: string): string => {
     let payload: { sub?: unknown }
     try {
-      payload = app.jwt.verify(token, { algorithms: [options.algorithm] })
+      payload = app.jwt.verify(token, verifyOptions)
     } catch (err) {
       throw new UnauthorizedError((err as Error).message)
     }

@@ -14,6 +14,14 @@ export const NotFoundError = createError('MATCHCAST_ERR_NOT_FOUND', '%s', 404)
 export const InvalidStateError = createError('MATCHCAST_ERR_MATCH_INVALID_STATE', '%s', 409)
 export const ConflictError = createError('MATCHCAST_ERR_CONFLICT', '%s', 409)
 export const BadRequestError = createError('MATCHCAST_ERR_BAD_REQUEST', '%s', 400)
+/** A request that failed its schema; the message names the field, e.g. `body/scores/u-a must be >= 0`. */
+export const ValidationError = createError('MATCHCAST_ERR_VALIDATION', '%s', 400)
+/** A payout in a state the requested change cannot start from (e.g. approving a rejected payout). */
+export const PayoutStateError = createError('MATCHCAST_ERR_PAYOUT_INVALID_STATE', '%s', 409)
+/** An `Idempotency-Key` reused with another request body. */
+export const IdempotencyMismatchError = createError('MATCHCAST_ERR_IDEMPOTENCY_MISMATCH', '%s', 422)
+/** An `Idempotency-Key` whose first request is still being processed. */
+export const IdempotencyInFlightError = createError('MATCHCAST_ERR_IDEMPOTENCY_IN_FLIGHT', '%s', 409)
 
 // --- WebSocket command errors -------------------------------------------------------------
 
