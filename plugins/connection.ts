@@ -92,14 +92,9 @@ export class Connection {
     this.#isClosed = true
     this.state = 'closing'
     clearTimeout(this.#killTimer)
-    const closers = this.#closers.splice(0)
-    for (const fn of closers) {
-      try {
-        const result = fn()
-        if (result instanceof Promise) result.catch((err: unknown) => this.log.error({ err }, 'connection closer failed'))
-      } catch (err) {
-        this.log.error({ err }, 'connection closer failed')
-      }
+    for (const fn of this.#closers.splice(0)) {
+      // A closer that throws or rejects is logged; the others still run.
+      Promise.resolve().then(fn).catch((err: unknown) => this.log.error({ err }, 'connection closer failed'))
     }
   }
 

@@ -38,11 +38,6 @@ export function mayIssue (actor: Actor, type: MatchCommand['type'], match: Match
   return actor.role === 'participant' && match.participants.includes(actor.userId)
 }
 
-/** Whether the actor may change anything in the match: organizers, and the match's own participants. */
-export function canWrite (actor: Actor, match: Match): boolean {
-  return actor.role === 'organizer' || (actor.role === 'participant' && match.participants.includes(actor.userId))
-}
-
 export interface Transition {
   patch: MatchPatch
   event: PendingEvent

@@ -8,7 +8,7 @@ import { InvalidOptionsError } from './errors.js'
  * Invalid values are never swapped for defaults.
  */
 export function parseOptions<T extends TSchema> (schema: T, options: unknown, prefix: string): Static<T> {
-  const withDefaults = Value.Default(schema, structuredCloneSafe(options ?? {}))
+  const withDefaults = Value.Default(schema, structuredCloneSafe(options))
   if (Value.Check(schema, withDefaults)) return withDefaults as Static<T>
   const [first] = Value.Errors(schema, withDefaults)
   const path = first!.instancePath.split('/').filter(Boolean).join('.')

@@ -2,7 +2,6 @@
  * Test helpers: a matchcast app listening on a free port, JWTs, and real `ws` clients with
  * event-driven waits (every wait is bounded, nothing sleeps).
  */
-import { once } from 'node:events'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createSigner } from 'fast-jwt'
 import WebSocket, { type ClientOptions } from 'ws'

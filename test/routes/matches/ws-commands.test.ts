@@ -1,7 +1,7 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { as, client, startApp, until, type Client } from '../../helper.js'
 
-type T = Parameters<typeof client>[0]
+type T = Test
 
 /** Opens a room for `user` and reads its snapshot. */
 async function join (t: T, wsUrl: string, user: string, match = 'm1'): Promise<Client> {
@@ -250,4 +250,16 @@ t.test('an internal failure while applying a command answers internal and keeps 
   app.matchcast.store.updateMatch = updateMatch
   org.send({ type: 'score.update', id: 'y', scores: { 'u-b': 1 } })
   t.same(await org.next(), { type: 'ack', id: 'y' })
+})
+
+t.test('a match that vanished between read and write answers invalid_state', async (t) => {
+  const { app, wsUrl } = await startApp(t)
+  const org = await join(t, wsUrl, 'u-org', 'm2')
+  const store = app.matchcast.store
+  const getMatch = store.getMatch.bind(store)
+  let reads = 0
+  store.getMatch = async (id) => (++reads === 1 ? getMatch(id) : undefined)
+  org.send({ type: 'score.update', id: 'gone', scores: { 'u-b': 1 } })
+  store.updateMatch = async () => undefined
+  t.same(await org.next(), { type: 'error', id: 'gone', code: 'invalid_state', message: 'score.update is not allowed while the match is gone' })
 })

@@ -68,6 +68,8 @@ const badTokens: Array<[string, () => Record<string, unknown>]> = [
   ['an alg:none token', () => ({ headers: { authorization: `Bearer ${none('u-org')}` } })],
   ['a token of another algorithm', () => ({ headers: { authorization: `Bearer ${token('u-org', { algorithm: 'HS512' })}` } })],
   ['a token without sub', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET })({ name: 'x' })}` } })],
+  ['a token whose sub is not a string', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET })({ sub: 42 })}` } })],
+  ['a token whose sub is empty', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET })({ sub: '' })}` } })],
   ['an empty query token', () => ({ query: '?token=' })]
 ]
 
@@ -126,4 +128,25 @@ t.test('a client that leaves during admission leaves nothing behind', async (t) 
   await until(() => app.matchcast.connections.size === 0 && app.matchcast.connections.rooms.size('m1') === 0)
   t.equal(app.matchcast.connections.size, 0)
   t.equal(app.matchcast.connections.rooms.size('m1'), 0)
+})
+
+t.test('a connection closer that fails is logged and the others still run', async (t) => {
+  const { Writable } = await import('node:stream')
+  const Fastify = (await import('fastify')).default
+  const { default: matchcast, memoryStore } = await import('../../../index.js')
+  const { testSeed, until } = await import('../../helper.js')
+  const lines: string[] = []
+  const app = Fastify({ logger: { level: 'error', stream: new Writable({ write (chunk, _enc, done) { lines.push(chunk.toString()); done() } }) } })
+  t.teardown(() => app.close())
+  await app.register(matchcast, { auth: { secret: SECRET }, store: memoryStore(testSeed()), heartbeat: { intervalMs: 0 } })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  app.matchcast.limiter.releaseConnection = async () => { throw new Error('limiter store unreachable') }
+  const c = client(t, `ws://127.0.0.1:${port}`, '/ws/matches/m1', as('u-org'))
+  await c.next()
+  await c.close()
+  await until(() => lines.some((l) => l.includes('connection closer failed')))
+  t.ok(lines.some((l) => l.includes('limiter store unreachable')))
+  await until(() => app.matchcast.connections.size === 0 && app.matchcast.connections.rooms.size('m1') === 0)
+  t.pass('the connection still left its room and the registry')
 })

@@ -76,6 +76,7 @@ t.test('heartbeat: a peer that never completes the closing handshake is cut off 
   ;(c.ws as unknown as { _socket: { pause (): void } })._socket.pause()
   await until(() => app.matchcast.connections.size === 0)
   t.equal(app.matchcast.connections.size, 0)
+  c.ws.terminate()
 })
 
 t.test('app.close(): pending batches flush, sockets close 1001, nothing is left running', async (t) => {
