@@ -1,0 +1,65 @@
+/** Small helpers shared by the benchmarks: percentiles, free ports, a private redis-server. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { connect, createServer } from 'node:net'
+
+export interface Summary { n: number, p50: number, p95: number, p99: number, mean: number }
+
+/** Percentiles of `values` (milliseconds), rounded to 0.01. */
+export function summarize (values: number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b)
+  const at = (q: number) => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+  const round = (v: number) => Math.round(v * 100) / 100
+  const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length)
+  return { n: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), mean: round(mean) }
+}
+
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+export interface BenchRedis { url: string, stop (): Promise<void> }
+
+/** A private redis-server on a free loopback port, or `undefined` when none can be started. */
+export async function startRedis (): Promise<BenchRedis | undefined> {
+  const port = await freePort()
+  let child: ChildProcess
+  try {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  } catch {
+    return undefined
+  }
+  const failed = once(child, 'error').then(() => false)
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const ok = await Promise.race([failed, new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.end(); resolve(true) })
+      s.on('error', () => resolve(false))
+    })])
+    if (ok) break
+    if (child.exitCode !== null || Date.now() > deadline) return undefined
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop () {
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
+}
+
+/** Runs `fn` with `count` as its concurrency limit over `items`. */
+export async function pool<T> (items: T[], count: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: count }, async () => {
+    while (next < items.length) await fn(items[next++]!)
+  }))
+}
