@@ -16,7 +16,7 @@ const report: Record<string, unknown> = {
   cpus: cpus().length,
   cpu: cpus()[0]?.model
 }
-const md: string[] = [`# matchcast benchmark`, '', `${String(report.date)} · Node ${process.version} · ${cpus().length} × ${String(report.cpu)}`, '']
+const md: string[] = ['# matchcast benchmark', '', `${String(report.date)} · Node ${process.version} · ${cpus().length} × ${String(report.cpu)}`, '']
 
 log('fan-out …')
 const fanout = await benchFanout(log)
@@ -56,5 +56,5 @@ writeFileSync(`${dir}latest.json`, `${JSON.stringify(report, null, 2)}\n`)
 writeFileSync(`${dir}latest.md`, `${md.join('\n')}\n`)
 log('')
 log(md.join('\n'))
-log(`\nwritten: bench/results/latest.json, bench/results/latest.md`)
+log('\nwritten: bench/results/latest.json, bench/results/latest.md')
 process.exit(0)
