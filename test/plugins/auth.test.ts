@@ -82,7 +82,7 @@ t.test('auth options are validated at registration, naming the option', async (t
   ]
   for (const [options, message] of cases) {
     const app = Fastify()
-    await t.rejects(() => app.register(matchcastAuth, options as never).ready(), { code: 'MATCHCAST_ERR_INVALID_OPTS', message })
+    await t.rejects(async () => { await app.register(matchcastAuth, options as never).ready() }, { code: 'MATCHCAST_ERR_INVALID_OPTS', message })
     await app.close()
   }
 })

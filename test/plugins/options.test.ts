@@ -24,7 +24,7 @@ for (const [name, options, message] of cases) {
     const app = Fastify()
     t.teardown(() => app.close())
     app.register(matchcast, { auth: { secret: SECRET }, ...options } as never)
-    await t.rejects(() => app.ready(), { code: 'MATCHCAST_ERR_INVALID_OPTS', message })
+    await t.rejects(async () => { await app.ready() }, { code: 'MATCHCAST_ERR_INVALID_OPTS', message })
   })
 }
 
@@ -47,7 +47,7 @@ t.test('each plugin declares what it depends on: registered alone, it fails at b
   for (const [plugin, missing] of [[matchcastMatches, 'matchcast-store'], [matchcastWebsocket, 'matchcast-broadcast']] as const) {
     const app = Fastify()
     app.register(plugin as never)
-    await t.rejects(() => app.ready(), { message: new RegExp(missing) })
+    await t.rejects(async () => { await app.ready() }, { message: new RegExp(missing) })
     await app.close()
   }
 })
