@@ -81,7 +81,9 @@ const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
   }
   client.on('error', onError)
   client.on('ready', onReady)
-  await app.register(fastifyRedis, { client, namespace: 'matchcast', closeClient: owned })
+  // We close the client ourselves: @fastify/redis's `quit()` rejects while Redis is unreachable,
+  // which would make `app.close()` fail exactly when it matters.
+  await app.register(fastifyRedis, { client, namespace: 'matchcast', closeClient: false })
 
   const duplicates = new Set<Redis>()
   namespace(app).redis = {
@@ -98,7 +100,8 @@ const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
   app.addHook('onClose', async () => {
     client.off('error', onError)
     client.off('ready', onReady)
-    await Promise.all([...duplicates].map((d) => d.quit().catch(() => d.disconnect())))
+    const connections = owned ? [client, ...duplicates] : [...duplicates]
+    await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))
   })
 }
 
