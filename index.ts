@@ -6,17 +6,20 @@
  */
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
+import type pg from 'pg'
 import { Type } from 'typebox'
 import matchcastAuth, { type AuthOptions } from './plugins/auth.js'
 import matchcastBroadcast, { type BroadcastOptions } from './plugins/broadcast/index.js'
 import { InvalidOptionsError } from './plugins/errors.js'
 import matchcastMatches, { type MatchesOptions } from './plugins/matches.js'
-import { parseOptions } from './plugins/options.js'
+import matchcastMetrics from './plugins/metrics.js'
+import { parseOptions, type OptionsInput } from './plugins/options.js'
 import matchcastRateLimit, { type RateLimitOptions } from './plugins/rate-limit/index.js'
 import matchcastRedis, { type RedisOptions } from './plugins/redis.js'
 import matchcastStore from './plugins/store/index.js'
 import type { Store } from './plugins/store/store.js'
 import matchcastWebsocket, { type WebsocketOptions } from './plugins/websocket.js'
+import httpRoutes, { HttpRoutesOptions } from './routes/matches/http.js'
 import wsRoutes from './routes/matches/ws.js'
 
 export interface MatchcastOptions {
@@ -24,18 +27,25 @@ export interface MatchcastOptions {
   auth: Partial<AuthOptions> & Pick<AuthOptions, 'secret'>
   /** The host's data. @default an empty `memoryStore()` */
   store?: Store
+  /** PostgreSQL instead of `store`: a `postgres://` URL (its pool is ended on close) or a `pg.Pool` of yours (left open). */
+  database?: string | pg.Pool
   /** Redis URL or ioredis client: rooms, sequences and limits are then shared by every instance. @default unset (single instance, in memory) */
   redis?: RedisOptions['redis']
   /** Prefix of every Redis key and channel. @default 'matchcast' */
   keyPrefix?: string
   batching?: Partial<BroadcastOptions['batching']>
   history?: Partial<BroadcastOptions['history']>
-  rateLimit?: Partial<RateLimitOptions>
+  /** Connection, message-rate, payload, per-IP upgrade and HTTP route limits (see `RateLimitOptions`). */
+  rateLimit?: OptionsInput<RateLimitOptions>
   heartbeat?: Partial<WebsocketOptions['heartbeat']>
+  /** Slow consumers: send-buffer high-water mark (skip + resync) and hard limit (close 4012). */
+  backpressure?: Partial<WebsocketOptions['backpressure']>
   allowedOrigins?: string[]
   closeGraceMs?: number
   transportMaxPayloadBytes?: number
   certificates?: MatchesOptions['certificates']
+  /** HTTP side routes: idempotency-key lifetime, docs, readiness timeout, per-route config (see `HttpRoutesOptions`). */
+  http?: OptionsInput<HttpRoutesOptions>
 }
 
 /** Top-level keys only; each plugin checks its own part, so errors name e.g. `batching.windowMs`. */
@@ -48,10 +58,13 @@ const TopLevel = Type.Object({
   history: Type.Optional(Type.Unknown()),
   rateLimit: Type.Optional(Type.Unknown()),
   heartbeat: Type.Optional(Type.Unknown()),
+  backpressure: Type.Optional(Type.Unknown()),
   allowedOrigins: Type.Optional(Type.Unknown()),
   closeGraceMs: Type.Optional(Type.Unknown()),
   transportMaxPayloadBytes: Type.Optional(Type.Unknown()),
-  certificates: Type.Optional(Type.Unknown())
+  certificates: Type.Optional(Type.Unknown()),
+  database: Type.Optional(Type.Unknown()),
+  http: Type.Optional(Type.Unknown())
 }, { additionalProperties: false })
 
 const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
@@ -61,17 +74,23 @@ const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
   if (options.redis !== undefined) {
     await app.register(matchcastRedis, { redis: options.redis, ...(options.keyPrefix !== undefined && { keyPrefix: options.keyPrefix }) })
   }
-  await app.register(matchcastStore, options.store === undefined ? {} : { store: options.store })
+  await app.register(matchcastStore, {
+    ...(options.store !== undefined && { store: options.store }),
+    ...(options.database !== undefined && { database: options.database })
+  })
   await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {} })
   await app.register(matchcastRateLimit, options.rateLimit ?? {})
   await app.register(matchcastMatches, { certificates: options.certificates ?? {} })
   await app.register(matchcastWebsocket, {
     heartbeat: options.heartbeat ?? {},
+    backpressure: options.backpressure ?? {},
     ...(options.allowedOrigins !== undefined && { allowedOrigins: options.allowedOrigins }),
     ...(options.closeGraceMs !== undefined && { closeGraceMs: options.closeGraceMs }),
     ...(options.transportMaxPayloadBytes !== undefined && { transportMaxPayloadBytes: options.transportMaxPayloadBytes })
   })
+  await app.register(matchcastMetrics)
   await app.register(wsRoutes)
+  await app.register(httpRoutes, options.http ?? {})
 }
 
 /** The umbrella plugin: every matchcast plugin and route, registered in order. */
@@ -81,6 +100,12 @@ export { matchcast }
 
 export { matchcastAuth, matchcastBroadcast, matchcastMatches, matchcastRateLimit, matchcastRedis, matchcastStore, matchcastWebsocket, wsRoutes as matchcastWsRoutes }
 export { memoryStore, MemoryStore } from './plugins/store/memory-store.js'
+export { postgresStore, PostgresStore, type PostgresStoreOptions } from './plugins/store/postgres-store.js'
+export { matchcastMetrics, type MatchcastMetrics } from './plugins/metrics.js'
+export { matchcastOpenapi } from './plugins/openapi.js'
+export { httpRoutes as matchcastHttpRoutes, HttpRoutesOptions }
+export { errorHandler, toErrorBody } from './plugins/error-handler.js'
+export { renderCertificatePdf } from './plugins/certificate-pdf.js'
 export type { Store, MatchPatch, IdempotencyBegin, StoredResponse } from './plugins/store/store.js'
 export type { Broker, StreamPosition, EventHandler } from './plugins/broadcast/broker.js'
 export { MemoryBroker } from './plugins/broadcast/memory-broker.js'
@@ -90,6 +115,11 @@ export { decide, decideWinner, mayIssue, RULES, type Actor } from './plugins/mat
 export { createCertificateSigner, type CertificateSigner } from './plugins/certificates.js'
 export { CloseCode, WS_ERRORS, CommandError, type CloseCodeInfo } from './plugins/errors.js'
 export { SUBPROTOCOL } from './plugins/auth.js'
+export { createLimiter, limiterStatus, rateLimited, type Limiter, type LimiterStatus, type CheckResult, type RateLimitOptions } from './plugins/rate-limit/index.js'
+export type { LimiterStore, LimiterMode, HitResult } from './plugins/rate-limit/store.js'
+export { MemoryLimiterStore } from './plugins/rate-limit/memory-store.js'
+export { RedisLimiterStore } from './plugins/rate-limit/redis-store.js'
+export { FallbackLimiterStore } from './plugins/rate-limit/fallback-store.js'
 export type { MatchcastNamespace } from './plugins/namespace.js'
 export * from './schemas/common.js'
 export * from './schemas/messages.js'

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
-import matchcast, { memoryStore, type MatchcastOptions, type Seed } from './index.js'
+import matchcast, { memoryStore, postgresStore, type MatchcastOptions, type Seed } from './index.js'
 
 export const DEV_SECRET = 'matchcast-dev-secret-change-me'
 export const DEMO_SEED_PATH = fileURLToPath(new URL('./demo/seed.json', import.meta.url))
@@ -18,6 +18,10 @@ export interface DemoConfig {
   /** The demo seed is in use (tokens are printed for its users). */
   demoSeed: boolean
   seed: Seed
+  /** PostgreSQL (`DATABASE_URL`), seeded with `seed` (existing rows kept); unset = the memory store. */
+  databaseUrl?: string
+  /** Schema of the PostgreSQL tables (`MATCHCAST_DATABASE_SCHEMA`). @default 'matchcast' */
+  databaseSchema?: string
   logLevel: string
   options: MatchcastOptions
 }
@@ -45,18 +49,48 @@ function number (env: Env, name: string): number | undefined {
   return parsed
 }
 
-/** Environment variable → option path, for every option the demo server exposes. */
-export const ENV_OPTIONS = {
-  MATCHCAST_BATCH_WINDOW_MS: ['batching', 'windowMs', integer],
-  MATCHCAST_BATCH_MAX: ['batching', 'maxBatch', integer],
-  MATCHCAST_HISTORY_SIZE: ['history', 'size', integer],
-  MATCHCAST_HISTORY_TTL_MS: ['history', 'ttlMs', integer],
-  MATCHCAST_MAX_CONNECTIONS_PER_USER: ['rateLimit', 'maxConnectionsPerUser', integer],
-  MATCHCAST_MESSAGES_PER_SECOND: ['rateLimit', 'messagesPerSecond', number],
-  MATCHCAST_BURST: ['rateLimit', 'burst', integer],
-  MATCHCAST_MAX_PAYLOAD_BYTES: ['rateLimit', 'maxPayloadBytes', integer],
-  MATCHCAST_HEARTBEAT_INTERVAL_MS: ['heartbeat', 'intervalMs', integer]
-} as const
+function boolean (env: Env, name: string): boolean | undefined {
+  const value = read(env, name)
+  if (value === undefined) return undefined
+  if (!/^(true|false|1|0)$/.test(value)) throw new Error(`${name}: expected true or false, got ${JSON.stringify(value)}`)
+  return value === 'true' || value === '1'
+}
+
+function text (env: Env, name: string): string | undefined {
+  return read(env, name)
+}
+
+type Parser = (env: Env, name: string) => number | boolean | string | undefined
+
+/** Environment variable → option path and parser, for every option the demo server exposes. */
+export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], Parser]>> = {
+  REDIS_URL: [['redis'], text],
+  MATCHCAST_KEY_PREFIX: [['keyPrefix'], text],
+  MATCHCAST_BATCH_WINDOW_MS: [['batching', 'windowMs'], integer],
+  MATCHCAST_BATCH_MAX: [['batching', 'maxBatch'], integer],
+  MATCHCAST_HISTORY_SIZE: [['history', 'size'], integer],
+  MATCHCAST_HISTORY_TTL_MS: [['history', 'ttlMs'], integer],
+  MATCHCAST_MAX_CONNECTIONS_PER_USER: [['rateLimit', 'maxConnectionsPerUser'], integer],
+  MATCHCAST_MESSAGES_PER_SECOND: [['rateLimit', 'messagesPerSecond'], number],
+  MATCHCAST_BURST: [['rateLimit', 'burst'], integer],
+  MATCHCAST_MAX_PAYLOAD_BYTES: [['rateLimit', 'maxPayloadBytes'], integer],
+  MATCHCAST_UPGRADES_PER_IP: [['rateLimit', 'upgradesPerIp'], integer],
+  MATCHCAST_UPGRADE_WINDOW_MS: [['rateLimit', 'upgradeWindowMs'], integer],
+  MATCHCAST_CONNECTION_TTL_MS: [['rateLimit', 'connectionTtlMs'], integer],
+  MATCHCAST_REDIS_TIMEOUT_MS: [['rateLimit', 'redisTimeoutMs'], integer],
+  MATCHCAST_REDIS_PROBE_INTERVAL_MS: [['rateLimit', 'redisProbeIntervalMs'], integer],
+  MATCHCAST_HTTP_RATE_MAX: [['rateLimit', 'http', 'max'], integer],
+  MATCHCAST_HTTP_RATE_WINDOW_MS: [['rateLimit', 'http', 'timeWindowMs'], integer],
+  MATCHCAST_HEARTBEAT_INTERVAL_MS: [['heartbeat', 'intervalMs'], integer],
+  MATCHCAST_BACKPRESSURE_HIGH_WATER_MARK: [['backpressure', 'highWaterMark'], integer],
+  MATCHCAST_BACKPRESSURE_HARD_LIMIT: [['backpressure', 'hardLimit'], integer],
+  MATCHCAST_BACKPRESSURE_GRACE_MS: [['backpressure', 'graceMs'], integer],
+  MATCHCAST_CLOSE_GRACE_MS: [['closeGraceMs'], integer],
+  MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: [['transportMaxPayloadBytes'], integer],
+  MATCHCAST_IDEMPOTENCY_TTL_MS: [['http', 'idempotencyTtlMs'], integer],
+  MATCHCAST_READINESS_TIMEOUT_MS: [['http', 'readinessTimeoutMs'], integer],
+  MATCHCAST_DOCS: [['http', 'docs'], boolean]
+}
 
 /** Reads the demo server's configuration; throws an error naming the variable on a bad value. */
 export function loadConfig (env: Env): DemoConfig {
@@ -71,17 +105,15 @@ export function loadConfig (env: Env): DemoConfig {
     throw new Error(`MATCHCAST_SEED: cannot read ${seedPath}: ${(err as Error).message}`)
   }
   const options: MatchcastOptions & Record<string, unknown> = { auth: { secret: secret ?? DEV_SECRET } }
-  for (const [name, [group, key, parse]] of Object.entries(ENV_OPTIONS)) {
+  for (const [name, [path, parse]] of Object.entries(ENV_OPTIONS)) {
     const value = parse(env, name)
-    if (value !== undefined) {
-      const target = (options[group] ??= {}) as Record<string, number>
-      target[key] = value
-    }
+    if (value === undefined) continue
+    let target: Record<string, unknown> = options
+    for (const key of path.slice(0, -1)) target = (target[key] ??= {}) as Record<string, unknown>
+    target[path.at(-1)!] = value
   }
   const origins = read(env, 'MATCHCAST_ALLOWED_ORIGINS')
   if (origins !== undefined) options.allowedOrigins = origins.split(',').map((o) => o.trim()).filter(Boolean)
-  const closeGraceMs = integer(env, 'MATCHCAST_CLOSE_GRACE_MS')
-  if (closeGraceMs !== undefined) options.closeGraceMs = closeGraceMs
   const keyFile = read(env, 'MATCHCAST_CERTIFICATE_KEY_FILE')
   if (keyFile !== undefined) {
     try {
@@ -90,7 +122,12 @@ export function loadConfig (env: Env): DemoConfig {
       throw new Error(`MATCHCAST_CERTIFICATE_KEY_FILE: cannot read ${keyFile}: ${(err as Error).message}`)
     }
   }
+  const databaseUrl = read(env, 'DATABASE_URL')
+  // The value is not echoed: it may hold a password.
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error('DATABASE_URL: expected a postgres:// or postgresql:// URL')
   return {
+    ...(databaseUrl !== undefined && { databaseUrl }),
+    ...(read(env, 'MATCHCAST_DATABASE_SCHEMA') !== undefined && { databaseSchema: read(env, 'MATCHCAST_DATABASE_SCHEMA') }),
     port,
     host: read(env, 'HOST') ?? '127.0.0.1',
     devSecret: secret === undefined,
@@ -103,11 +140,12 @@ export function loadConfig (env: Env): DemoConfig {
 
 /** Which environment variable sets the option a registration error names. */
 function variableFor (message: string): string | undefined {
-  const entry = Object.entries(ENV_OPTIONS).find(([, [group, key]]) => message.includes(`${group}.${key}`))
+  // Error messages name the option as `[plugin.]path: …`, e.g. `broadcast.batching.windowMs: …`.
+  const entry = Object.entries(ENV_OPTIONS).find(([, [path]]) => new RegExp(`(^|[ .])${path.join('\\.')}:`).test(message))
   if (entry !== undefined) return entry[0]
+  if (message.includes('database.schema')) return 'MATCHCAST_DATABASE_SCHEMA'
   if (message.includes('seed')) return 'MATCHCAST_SEED'
   if (message.includes('certificates.')) return 'MATCHCAST_CERTIFICATE_KEY_FILE'
-  if (message.includes('closeGraceMs')) return 'MATCHCAST_CLOSE_GRACE_MS'
   return undefined
 }
 
@@ -115,7 +153,16 @@ function variableFor (message: string): string | undefined {
 export async function createServer (config: DemoConfig): Promise<FastifyInstance> {
   const app = Fastify({ logger: { level: config.logLevel } })
   try {
-    await app.register(matchcast, { ...config.options, store: memoryStore(config.seed) })
+    const store = config.databaseUrl === undefined
+      ? memoryStore(config.seed)
+      : postgresStore({
+        connectionString: config.databaseUrl,
+        ...(config.databaseSchema !== undefined && { schema: config.databaseSchema }),
+        seed: config.seed,
+        onError: (err) => app.log.error({ err }, 'PostgreSQL connection error')
+      })
+    app.addHook('onClose', () => store.close())
+    await app.register(matchcast, { ...config.options, store })
     await app.ready()
   } catch (err) {
     await app.close()

@@ -14,6 +14,10 @@ export const NotFoundError = createError('MATCHCAST_ERR_NOT_FOUND', '%s', 404)
 export const InvalidStateError = createError('MATCHCAST_ERR_MATCH_INVALID_STATE', '%s', 409)
 export const ConflictError = createError('MATCHCAST_ERR_CONFLICT', '%s', 409)
 export const BadRequestError = createError('MATCHCAST_ERR_BAD_REQUEST', '%s', 400)
+/** The broker's backend (Redis) did not answer: match events could not be sequenced. */
+export const BrokerUnavailableError = createError('MATCHCAST_ERR_BROKER_UNAVAILABLE', '%s', 503)
+/** Too many requests (HTTP side routes) or WebSocket upgrade attempts from one address. */
+export const RateLimitedError = createError('MATCHCAST_ERR_RATE_LIMITED', '%s', 429)
 /** A request that failed its schema; the message names the field, e.g. `body/scores/u-a must be >= 0`. */
 export const ValidationError = createError('MATCHCAST_ERR_VALIDATION', '%s', 400)
 /** A payout in a state the requested change cannot start from (e.g. approving a rejected payout). */

@@ -1,12 +1,23 @@
-import type { MatchEvent } from '../schemas/messages.js'
+import { TERMINAL_EVENTS, type MatchEvent } from '../schemas/messages.js'
 import type { MatchEvents } from './broadcast/index.js'
 import type { Connection } from './connection.js'
+import { CloseCode } from './errors.js'
 
 /** A connection's part in a room: it receives events only once `live`, and buffers them before. */
 export interface RoomMember {
   connection: Connection
   /** Until the snapshot or replay has been sent, events are held here instead of sent. */
   held: MatchEvent[][] | undefined
+  /**
+   * Sends a fresh snapshot of the match with `resync: true` and sets the connection's `lastSeq`
+   * of the match to its seq. Called (with live events held) when the member missed events: the
+   * broker could not deliver some, or the socket skipped some while its send buffer was full.
+   */
+  resync: () => Promise<void>
+  /** Rooms' own state: the socket is skipping this match's events until it drains. */
+  skipping?: boolean
+  /** Rooms' own state: a resync is owed once the current hold is released. */
+  owed?: boolean
 }
 
 /** Events after `after`, as one frame: a lone event, or a `batch`. */
@@ -18,6 +29,9 @@ export function frameOf (matchId: string, events: MatchEvent[]): string {
  * The rooms of this instance: per match, the connections that watch it (match rooms and
  * tournament rooms alike). One broker subscription per watched match; each flush is serialized
  * once and the same bytes go to every socket.
+ *
+ * Back-pressure: a socket whose send buffer is above its high-water mark skips non-terminal events
+ * (terminal ones are still sent) and gets a fresh snapshot with `resync: true` once it drains.
  */
 export class Rooms {
   readonly #events: MatchEvents
@@ -32,7 +46,12 @@ export class Rooms {
     let room = this.#rooms.get(matchId)
     if (room === undefined) {
       const members = new Set<RoomMember>()
-      room = { members, unsubscribe: this.#events.subscribe(matchId, (events) => this.#fanOut(matchId, members, events)) }
+      room = {
+        members,
+        unsubscribe: this.#events.subscribe(matchId,
+          (events) => this.#fanOut(matchId, members, events),
+          () => { for (const m of members) this.#resync(matchId, m) })
+      }
       this.#rooms.set(matchId, room)
     }
     room.members.add(member)
@@ -61,7 +80,9 @@ export class Rooms {
       }
       const sent = member.connection.lastSeq.get(matchId) ?? 0
       if (last <= sent) continue
-      if (events[0]!.seq > sent) {
+      if (member.skipping === true || member.connection.congested) {
+        this.#skip(matchId, member, events.filter((e) => e.seq > sent))
+      } else if (events[0]!.seq > sent) {
         shared ??= frameOf(matchId, events)
         member.connection.sendRaw(shared)
       } else {
@@ -71,10 +92,42 @@ export class Rooms {
     }
   }
 
+  /** A congested socket: only terminal events go out; the rest is replaced by a resync once it drains. */
+  #skip (matchId: string, member: RoomMember, events: MatchEvent[]): void {
+    const terminal = events.filter((e) => TERMINAL_EVENTS.has(e.type))
+    if (terminal.length > 0) member.connection.sendRaw(frameOf(matchId, terminal))
+    if (member.skipping === true) return
+    member.skipping = true
+    member.connection.whenDrained(() => {
+      member.skipping = false
+      this.#resync(matchId, member)
+    })
+  }
+
+  /** Holds live events, sends a fresh snapshot, then releases (events up to the snapshot's seq are dropped). */
+  #resync (matchId: string, member: RoomMember): void {
+    const conn = member.connection
+    if (conn.state === 'closing') return
+    if (member.held !== undefined) {
+      // Joining or already resyncing: that snapshot may predate what made this one necessary.
+      member.owed = true
+      return
+    }
+    member.held = []
+    member.resync().then(() => this.release(matchId, member), (err: unknown) => {
+      conn.log.error({ err, matchId }, 'resync failed')
+      conn.close(CloseCode.internal)
+    })
+  }
+
   /** Sends what `member` held back (only events after its last seq), then lets it receive live. */
   release (matchId: string, member: RoomMember): void {
     const held = member.held ?? []
     member.held = undefined
     for (const events of held) this.#fanOut(matchId, new Set([member]), events)
+    if (member.owed === true) {
+      member.owed = false
+      this.#resync(matchId, member)
+    }
   }
 }

@@ -4,8 +4,8 @@ import fp from 'fastify-plugin'
 import { Type, type Static } from 'typebox'
 import type { WebSocket } from 'ws'
 import { SUBPROTOCOL } from './auth.js'
-import { Connection } from './connection.js'
-import { CloseCode, ForbiddenError, type CloseCodeInfo } from './errors.js'
+import { Connection, DEFAULT_BACKPRESSURE } from './connection.js'
+import { CloseCode, ForbiddenError, InvalidOptionsError, type CloseCodeInfo } from './errors.js'
 import { namespace } from './namespace.js'
 import { parseOptions, type OptionsInput } from './options.js'
 import { Rooms } from './rooms.js'
@@ -23,8 +23,17 @@ export const WebsocketOptions = Type.Object({
   allowedOrigins: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
   /** How long a closing peer has to finish the closing handshake before its socket is cut. @default 1000 */
   closeGraceMs: Type.Integer({ minimum: 1, default: DEFAULT_CLOSE_GRACE_MS }),
-  /** The transport's hard frame cap (`ws` `maxPayload`, closes 1009); keep it above `rateLimit.maxPayloadBytes` so that limit answers 4010. @default 1048576 */
-  transportMaxPayloadBytes: Type.Integer({ minimum: 1, default: DEFAULT_TRANSPORT_MAX_PAYLOAD })
+  /** The transport's hard frame cap (`ws` `maxPayload`, closes 1009); must be above `rateLimit.maxPayloadBytes`, so that limit answers 4010. @default 1048576, or twice `rateLimit.maxPayloadBytes` when that is not below it */
+  transportMaxPayloadBytes: Type.Integer({ minimum: 1, default: DEFAULT_TRANSPORT_MAX_PAYLOAD }),
+  /** Slow consumers, by a socket's send buffer (`bufferedAmount`). */
+  backpressure: Type.Object({
+    /** Above this many buffered bytes a socket skips non-terminal events, then gets a snapshot with `resync: true` once drained. @default 1048576 */
+    highWaterMark: Type.Integer({ minimum: 1, default: DEFAULT_BACKPRESSURE.highWaterMark }),
+    /** A socket above this many buffered bytes for `graceMs` is closed 4012 (not below `highWaterMark`). @default 4194304 */
+    hardLimit: Type.Integer({ minimum: 1, default: DEFAULT_BACKPRESSURE.hardLimit }),
+    /** How long a socket may stay above `hardLimit`. @default 5000 */
+    graceMs: Type.Integer({ minimum: 1, default: DEFAULT_BACKPRESSURE.graceMs })
+  }, { default: {}, additionalProperties: false })
 }, { additionalProperties: false })
 export type WebsocketOptions = Static<typeof WebsocketOptions>
 
@@ -66,7 +75,7 @@ function createRegistry (app: FastifyInstance, options: WebsocketOptions): Conne
     rooms,
     get size () { return connections.size },
     open (socket, log) {
-      const conn = new Connection(socket, log, options.closeGraceMs)
+      const conn = new Connection(socket, log, options.closeGraceMs, options.backpressure)
       connections.add(conn)
       conn.onClose(() => connections.delete(conn))
       return conn
@@ -84,6 +93,17 @@ function createRegistry (app: FastifyInstance, options: WebsocketOptions): Conne
 
 const plugin: FastifyPluginAsync<OptionsInput<WebsocketOptions>> = async (app, rawOptions) => {
   const options = parseOptions(WebsocketOptions, rawOptions, 'websocket')
+  if (options.backpressure.hardLimit < options.backpressure.highWaterMark) {
+    throw new InvalidOptionsError('websocket.backpressure.hardLimit: must not be below backpressure.highWaterMark')
+  }
+  // A frame over the limiter's size must reach the limiter (4010), not the transport cap (1009).
+  const limit = namespace(app).limiter?.options.maxPayloadBytes ?? 0
+  if (options.transportMaxPayloadBytes <= limit) {
+    if (rawOptions.transportMaxPayloadBytes !== undefined) {
+      throw new InvalidOptionsError(`websocket.transportMaxPayloadBytes: must be above rateLimit.maxPayloadBytes (${limit})`)
+    }
+    options.transportMaxPayloadBytes = 2 * limit
+  }
   const registry = createRegistry(app, options)
   namespace(app).connections = registry
 

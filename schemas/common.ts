@@ -1,7 +1,10 @@
 import { Type, type Static } from 'typebox'
 
-/** An opaque identifier: user, tournament, match, certificate, payout. */
-export const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' })
+/**
+ * An opaque identifier: user, tournament, match, certificate, payout. At most 100 characters, the
+ * longest path parameter Fastify's router accepts by default (`maxParamLength`).
+ */
+export const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$' })
 
 export const Role = Type.Union([
   Type.Literal('organizer'),
@@ -20,7 +23,7 @@ export const MatchState = Type.Union([
 export type MatchState = Static<typeof MatchState>
 
 /** Participant user id → non-negative integer score. */
-export const Scores = Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.Integer({ minimum: 0, maximum: 1_000_000_000 }))
+export const Scores = Type.Record(Type.String({ minLength: 1, maxLength: 100 }), Type.Integer({ minimum: 0, maximum: 1_000_000_000 }))
 export type Scores = Static<typeof Scores>
 
 export const Prize = Type.Object({

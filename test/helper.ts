@@ -2,7 +2,7 @@
  * Test helpers: a matchcast app listening on a free port, JWTs, and real `ws` clients with
  * event-driven waits (every wait is bounded, nothing sleeps).
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { createSigner } from 'fast-jwt'
 import WebSocket, { type ClientOptions } from 'ws'
 import { Compile } from 'typebox/compile'
@@ -57,9 +57,19 @@ export interface TestApp {
   wsUrl: string
 }
 
+/** A parsed log line. */
+export interface LogLine { level: number, msg: string, [field: string]: unknown }
+
+/** Fastify logger options that keep every line written at `level` or above, parsed, in `lines`. */
+export function collectLogs (level = 'info'): { lines: LogLine[], logger: NonNullable<FastifyServerOptions['logger']> } {
+  const lines: LogLine[] = []
+  return { lines, logger: { level, stream: { write: (line: string) => { lines.push(JSON.parse(line) as LogLine) } } } }
+}
+
 /** Builds matchcast on a fresh Fastify, listening on a free loopback port; closed at teardown. */
-export async function startApp (t: TapLike, options: Partial<MatchcastOptions> = {}, seed: Seed = testSeed()): Promise<TestApp> {
-  const app = Fastify()
+export async function startApp (t: TapLike, options: Partial<MatchcastOptions> = {}, seed: Seed = testSeed(),
+  fastifyOptions: FastifyServerOptions = {}): Promise<TestApp> {
+  const app = Fastify(fastifyOptions)
   t.teardown(() => app.close())
   await app.register(matchcast, {
     auth: { secret: SECRET },

@@ -36,7 +36,23 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_ALLOWED_ORIGINS: 'https://a.example, https://b.example,',
     MATCHCAST_CLOSE_GRACE_MS: '100',
     MATCHCAST_CERTIFICATE_KEY_FILE: keyPath,
-    MATCHCAST_LOG_LEVEL: 'warn'
+    MATCHCAST_LOG_LEVEL: 'warn',
+    REDIS_URL: 'redis://127.0.0.1:6390',
+    MATCHCAST_KEY_PREFIX: 'demo',
+    MATCHCAST_UPGRADES_PER_IP: '900',
+    MATCHCAST_UPGRADE_WINDOW_MS: '30000',
+    MATCHCAST_CONNECTION_TTL_MS: '60000',
+    MATCHCAST_REDIS_TIMEOUT_MS: '150',
+    MATCHCAST_REDIS_PROBE_INTERVAL_MS: '500',
+    MATCHCAST_HTTP_RATE_MAX: '50',
+    MATCHCAST_HTTP_RATE_WINDOW_MS: '10000',
+    MATCHCAST_BACKPRESSURE_HIGH_WATER_MARK: '1000',
+    MATCHCAST_BACKPRESSURE_HARD_LIMIT: '2000',
+    MATCHCAST_BACKPRESSURE_GRACE_MS: '100',
+    MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: '65536',
+    MATCHCAST_IDEMPOTENCY_TTL_MS: '1000',
+    MATCHCAST_READINESS_TIMEOUT_MS: '500',
+    MATCHCAST_DOCS: 'false'
   })
   t.match(config, {
     port: 0,
@@ -49,7 +65,23 @@ t.test('every variable maps onto its option', async (t) => {
       auth: { secret: 's3cret' },
       batching: { windowMs: 10, maxBatch: 7 },
       history: { size: 50, ttlMs: 1000 },
-      rateLimit: { maxConnectionsPerUser: 2, messagesPerSecond: 2.5, burst: 4, maxPayloadBytes: 1024 },
+      redis: 'redis://127.0.0.1:6390',
+      keyPrefix: 'demo',
+      rateLimit: {
+        maxConnectionsPerUser: 2,
+        messagesPerSecond: 2.5,
+        burst: 4,
+        maxPayloadBytes: 1024,
+        upgradesPerIp: 900,
+        upgradeWindowMs: 30000,
+        connectionTtlMs: 60000,
+        redisTimeoutMs: 150,
+        redisProbeIntervalMs: 500,
+        http: { max: 50, timeWindowMs: 10000 }
+      },
+      backpressure: { highWaterMark: 1000, hardLimit: 2000, graceMs: 100 },
+      transportMaxPayloadBytes: 65536,
+      http: { idempotencyTtlMs: 1000, readinessTimeoutMs: 500, docs: false },
       heartbeat: { intervalMs: 0 },
       allowedOrigins: ['https://a.example', 'https://b.example'],
       closeGraceMs: 100,
@@ -66,6 +98,7 @@ t.test('a bad value stops the start with a message naming the variable', async (
     [{ MATCHCAST_MESSAGES_PER_SECOND: 'lots' }, /^MATCHCAST_MESSAGES_PER_SECOND: expected a number/],
     [{ MATCHCAST_SEED: join(dir, 'missing.json') }, /^MATCHCAST_SEED: cannot read/],
     [{ MATCHCAST_CLOSE_GRACE_MS: 'x' }, /^MATCHCAST_CLOSE_GRACE_MS: expected an integer/],
+    [{ MATCHCAST_DOCS: 'yes' }, /^MATCHCAST_DOCS: expected true or false/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: join(dir, 'nokey.pem') }, /^MATCHCAST_CERTIFICATE_KEY_FILE: cannot read/]
   ]
   for (const [env, message] of bad) t.throws(() => loadConfig(env), { message })
@@ -81,7 +114,10 @@ t.test('an out-of-range value fails at registration, still naming the variable',
     [{ MATCHCAST_BURST: '0' }, /^MATCHCAST_BURST: /],
     [{ MATCHCAST_SEED: badSeed }, /^MATCHCAST_SEED: .*seed/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: keyPath }, /^MATCHCAST_CERTIFICATE_KEY_FILE: /],
-    [{ MATCHCAST_CLOSE_GRACE_MS: '0' }, /^MATCHCAST_CLOSE_GRACE_MS: /]
+    [{ MATCHCAST_CLOSE_GRACE_MS: '0' }, /^MATCHCAST_CLOSE_GRACE_MS: /],
+    [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: .*redis: must be a redis:\/\//],
+    [{ MATCHCAST_HTTP_RATE_MAX: '0' }, /^MATCHCAST_HTTP_RATE_MAX: .*rateLimit\.http\.max/],
+    [{ MATCHCAST_BACKPRESSURE_HARD_LIMIT: '0' }, /^MATCHCAST_BACKPRESSURE_HARD_LIMIT: /]
   ]
   for (const [env, message] of bad) {
     await t.rejects(createServer(loadConfig(env)), { message })
@@ -90,8 +126,8 @@ t.test('an out-of-range value fails at registration, still naming the variable',
 
 t.test('an error that no variable explains keeps its own message', async (t) => {
   const config = loadConfig({})
-  ;(config.options as unknown as Record<string, unknown>).transportMaxPayloadBytes = 0
-  await t.rejects(createServer(config), { message: /^Invalid matchcast option websocket\.transportMaxPayloadBytes/ })
+  ;(config.options.auth as Record<string, unknown>).algorithm = 'none'
+  await t.rejects(createServer(config), { message: /^Invalid matchcast option auth\.algorithm/ })
 })
 
 t.test('main: listens, prints the URL and a token per demo user that opens a room', async (t) => {

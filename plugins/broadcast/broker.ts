@@ -8,8 +8,11 @@
  *   get consecutive seqs and are delivered together, as one array, in seq order.
  * - Ordering: subscribers of a match receive its events in seq order. A broker does not reorder
  *   events of one match; events of different matches are independent.
- * - Delivery: at-most-once per subscriber (Redis pub/sub drops what is published while a subscriber
- *   is disconnected). A subscriber that sees a gap in `seq` recovers it with `since()` or resyncs.
+ * - Delivery: a subscriber gets every event of the match published after it subscribed, exactly
+ *   once and in seq order, or is told to resync. The transport may be at-most-once (Redis pub/sub
+ *   drops what is published while a connection is down); the broker then fills the gap from its
+ *   history, and when history cannot (trimmed, expired, epoch changed, events lost while the
+ *   backend was down) it calls the subscription's `onResync` instead of skipping silently.
  * - History: the last events of each match, bounded by count and age. `since(matchId, seq, epoch)`
  *   returns every event after `seq` when history still holds all of them and `epoch` is the match's
  *   current epoch, else `undefined` (the caller resyncs from a snapshot).
@@ -30,11 +33,22 @@ export interface StreamPosition {
 /** Receives a match's events, in seq order. Must not throw. */
 export type EventHandler = (events: MatchEvent[]) => void
 
+/**
+ * Told that the match's events since the last delivery cannot be delivered (a gap history cannot
+ * fill, or a new epoch): the subscriber must rebuild its state from a fresh snapshot. Events
+ * delivered afterwards continue from the stream's current position. Must not throw.
+ */
+export type ResyncHandler = () => void
+
 export interface Broker {
   /** Sequences, records and fans out `events` (all of one match); resolves with them as delivered. */
   publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]>
-  /** Starts delivering the match's events to `handler`; the returned function stops it (idempotent). */
-  subscribe (matchId: string, handler: EventHandler): () => void
+  /**
+   * Starts delivering the match's events to `handler` (and resync notices to `onResync`); the
+   * returned function stops it (idempotent). Synchronous: a position read after `subscribe`
+   * returns never misses an event that is later delivered.
+   */
+  subscribe (matchId: string, handler: EventHandler, onResync?: ResyncHandler): () => void
   position (matchId: string): Promise<StreamPosition>
   /** Events after `afterSeq` if history holds every one of them and `epoch` matches; else `undefined`. */
   since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined>
@@ -52,19 +66,24 @@ export interface HistoryOptions {
  * The local half of every broker: subscribers of this process, per match. A distributed broker
  * hands what it receives to `deliver`; subscription bookkeeping is not repeated per transport.
  */
+interface Subscription {
+  events: EventHandler
+  resync: ResyncHandler | undefined
+}
+
 export class LocalSubscribers {
-  readonly #handlers = new Map<string, Set<EventHandler>>()
+  readonly #handlers = new Map<string, Set<Subscription>>()
 
   /** Adds a handler; `onFirst` runs when the match gains its first handler, `onLast` when it loses its last. */
-  add (matchId: string, handler: EventHandler, onFirst?: () => void, onLast?: () => void): () => void {
+  add (matchId: string, handler: EventHandler, onResync?: ResyncHandler, onFirst?: () => void, onLast?: () => void): () => void {
     let set = this.#handlers.get(matchId)
     if (set === undefined) {
       set = new Set()
       this.#handlers.set(matchId, set)
       onFirst?.()
     }
-    // Wrap so the same function subscribed twice gets two independent subscriptions.
-    const entry: EventHandler = (events) => handler(events)
+    // A fresh entry per call, so the same function subscribed twice gets two independent subscriptions.
+    const entry: Subscription = { events: handler, resync: onResync }
     set.add(entry)
     let active = true
     return () => {
@@ -81,10 +100,15 @@ export class LocalSubscribers {
   deliver (matchId: string, events: MatchEvent[]): void {
     const set = this.#handlers.get(matchId)
     if (set === undefined) return
-    for (const handler of set) handler(events)
+    for (const entry of set) entry.events(events)
   }
 
-  get matchIds (): string[] { return [...this.#handlers.keys()] }
+  /** Tells every subscriber of the match to resync. */
+  resync (matchId: string): void {
+    const set = this.#handlers.get(matchId)
+    if (set === undefined) return
+    for (const entry of set) entry.resync?.()
+  }
 
   clear (): void { this.#handlers.clear() }
 }

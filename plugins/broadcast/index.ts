@@ -4,11 +4,13 @@ import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { Id } from '../../schemas/common.js'
 import { PendingEvent, type MatchEvent } from '../../schemas/messages.js'
+import { BrokerUnavailableError, InvalidOptionsError } from '../errors.js'
 import { namespace } from '../namespace.js'
 import { parseOptions, type OptionsInput } from '../options.js'
 import { Batcher } from './batcher.js'
-import type { Broker, EventHandler, StreamPosition } from './broker.js'
+import type { Broker, EventHandler, ResyncHandler, StreamPosition } from './broker.js'
 import { MemoryBroker } from './memory-broker.js'
+import { RedisBroker } from './redis-broker.js'
 
 export const DEFAULT_WINDOW_MS = 50
 export const DEFAULT_MAX_BATCH = 100
@@ -38,10 +40,15 @@ export interface MatchEvents {
    * (or match id) is logged and dropped, never sent.
    */
   emit (matchId: string, event: PendingEvent): void
-  /** Receives the match's events as flushed, in seq order; returns the unsubscribe function. */
-  subscribe (matchId: string, handler: EventHandler): () => void
+  /**
+   * Receives the match's events as flushed, in seq order; `onResync` is called instead when some
+   * cannot be delivered (see `Broker.subscribe`). Returns the unsubscribe function.
+   */
+  subscribe (matchId: string, handler: EventHandler, onResync?: ResyncHandler): () => void
   position (matchId: string): Promise<StreamPosition>
   since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined>
+  /** Batches published by this instance, and the events in them, since it started (for metrics). */
+  readonly stats: { readonly flushes: number, readonly events: number }
   /** Flushes every open window now; resolves when all flushes have been published. */
   flush (): Promise<void>
 }
@@ -49,12 +56,27 @@ export interface MatchEvents {
 const checkEvent = Compile(PendingEvent)
 const checkId = Compile(Id)
 
+export interface EventsLog {
+  debug (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
+
 /** Builds the batching decorator over a broker. */
-export function createMatchEvents (broker: Broker, batching: BroadcastOptions['batching'], log: { warn (obj: object, msg: string): void, error (obj: object, msg: string): void }): MatchEvents {
+export function createMatchEvents (broker: Broker, batching: BroadcastOptions['batching'], log: EventsLog): MatchEvents {
+  const stats = { flushes: 0, events: 0 }
   const batcher = new Batcher({
     ...batching,
-    flush: async (matchId, events) => { await broker.publish(matchId, events) },
-    onError: (err, matchId) => log.error({ err, matchId }, 'publishing match events failed')
+    flush: async (matchId, events) => {
+      await broker.publish(matchId, events)
+      stats.flushes++
+      stats.events += events.length
+    },
+    onError: (err, matchId) => {
+      // The broker warns once per outage; each batch it could not sequence is only a debug line.
+      if (err instanceof BrokerUnavailableError) log.debug({ err, matchId }, 'match events not sequenced: broker unavailable')
+      else log.error({ err, matchId }, 'publishing match events failed')
+    }
   })
   return {
     emit (matchId, event) {
@@ -64,16 +86,28 @@ export function createMatchEvents (broker: Broker, batching: BroadcastOptions['b
       }
       batcher.add(matchId, event)
     },
-    subscribe: (matchId, handler) => broker.subscribe(matchId, handler),
+    subscribe: (matchId, handler, onResync) => broker.subscribe(matchId, handler, onResync),
     position: (matchId) => broker.position(matchId),
     since: (matchId, afterSeq, epoch) => broker.since(matchId, afterSeq, epoch),
-    flush: () => batcher.flushAll()
+    flush: () => batcher.flushAll(),
+    stats
   }
 }
 
 const plugin: FastifyPluginAsync<OptionsInput<BroadcastOptions>> = async (app, rawOptions) => {
   const options = parseOptions(BroadcastOptions, rawOptions, 'broadcast')
-  const broker: Broker = new MemoryBroker({ historySize: options.history.size, historyTtlMs: options.history.ttlMs })
+  const history = { historySize: options.history.size, historyTtlMs: options.history.ttlMs }
+  // matchcast-redis is optional: when it was registered first, every instance shares the broker.
+  const redis = namespace(app).redis
+  const broker: Broker = redis === undefined
+    ? new MemoryBroker(history)
+    : new RedisBroker({ ...history, client: redis.client, subscriber: redis.duplicate(), prefix: redis.prefix, log: app.log })
+  // Registered the other way round, this instance would silently keep its rooms to itself.
+  app.addHook('onReady', async () => {
+    if (redis === undefined && app.matchcast.redis !== undefined) {
+      throw new InvalidOptionsError('redis: register matchcast-redis before matchcast-broadcast')
+    }
+  })
   const events = createMatchEvents(broker, options.batching, app.log)
   namespace(app).events = events
   // Pending windows are flushed in the websocket plugin's preClose, while sockets are still open.
@@ -83,6 +117,9 @@ const plugin: FastifyPluginAsync<OptionsInput<BroadcastOptions>> = async (app, r
   })
 }
 
-/** Fan-out of match events: batching, sequencing, history. In memory (single instance) by default. */
+/**
+ * Fan-out of match events: batching, sequencing, history. In memory (single instance) by default;
+ * over Redis (every instance shares rooms) when matchcast-redis is registered before it.
+ */
 export const matchcastBroadcast = fp(plugin, { name: 'matchcast-broadcast', fastify: '5.x' })
 export default matchcastBroadcast

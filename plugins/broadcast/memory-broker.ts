@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
-import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type StreamPosition } from './broker.js'
+import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
 
 interface Stream {
   seq: number
@@ -45,8 +45,9 @@ export class MemoryBroker implements Broker {
     return sequenced
   }
 
-  subscribe (matchId: string, handler: EventHandler): () => void {
-    return this.#local.add(matchId, handler)
+  /** Delivery is synchronous within `publish`, so a memory broker never needs to resync anyone. */
+  subscribe (matchId: string, handler: EventHandler, onResync?: ResyncHandler): () => void {
+    return this.#local.add(matchId, handler, onResync)
   }
 
   async position (matchId: string): Promise<StreamPosition> {

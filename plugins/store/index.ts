@@ -1,13 +1,20 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
+import type pg from 'pg'
 import { InvalidOptionsError } from '../errors.js'
 import { namespace } from '../namespace.js'
 import { memoryStore } from './memory-store.js'
+import { postgresStore } from './postgres-store.js'
 import type { Store } from './store.js'
 
 export interface StoreOptions {
   /** The store; @default an empty `memoryStore()` */
   store?: Store
+  /**
+   * PostgreSQL instead of `store`: a `postgres://` URL (the pool made for it is ended when the app
+   * closes) or a `pg.Pool` of yours (left open). Tables go to the `matchcast` schema, migrated at start.
+   */
+  database?: string | pg.Pool
   /** Close a store that was passed in when the app closes. @default false */
   closeStore?: boolean
 }
@@ -19,11 +26,36 @@ function isStore (value: unknown): value is Store {
     STORE_METHODS.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
 }
 
+/** Optional capability: a store that prepares itself (e.g. runs migrations) before use. */
+function needsReady (store: Store): store is Store & { ready (): Promise<void> } {
+  return typeof (store as { ready?: unknown }).ready === 'function'
+}
+
+function isPool (value: unknown): value is pg.Pool {
+  return typeof value === 'object' && value !== null && typeof (value as pg.Pool).connect === 'function' && typeof (value as pg.Pool).query === 'function'
+}
+
 const plugin: FastifyPluginAsync<StoreOptions> = async (app, options) => {
   if (options.store !== undefined && !isStore(options.store)) {
     throw new InvalidOptionsError('store: must implement the Store interface (getMatch, updateMatch, …)')
   }
-  const store = options.store ?? memoryStore()
+  const { database } = options
+  if (database !== undefined && options.store !== undefined) throw new InvalidOptionsError('database: give either store or database, not both')
+  if (database !== undefined && !(typeof database === 'string' ? /^postgres(ql)?:\/\//.test(database) : isPool(database))) {
+    throw new InvalidOptionsError('database: must be a postgres:// URL or a pg.Pool')
+  }
+  const onError = (err: Error) => app.log.error({ err }, 'matchcast: PostgreSQL connection error')
+  const store = options.store ?? (database === undefined
+    ? memoryStore()
+    : postgresStore(typeof database === 'string' ? { connectionString: database, onError } : { pool: database }))
+  if (needsReady(store)) {
+    try {
+      await store.ready()
+    } catch (err) {
+      if (options.store === undefined) await store.close()
+      throw err
+    }
+  }
   namespace(app).store = store
   // Resource ownership: a store we made, we close; one passed in, only when asked to.
   if (options.store === undefined || options.closeStore === true) app.addHook('onClose', () => store.close())

@@ -27,7 +27,7 @@ export class MemoryStore implements Store {
     const full = Value.Default(Seed, clone(seed))
     if (!Value.Check(Seed, full)) {
       const [first] = Value.Errors(Seed, full)
-      throw new InvalidOptionsError(`store seed${first?.instancePath ?? ''}: ${first?.message ?? 'invalid'}`)
+      throw new InvalidOptionsError(`store seed${first!.instancePath}: ${first!.message}`)
     }
     for (const t of full.tournaments) this.#tournaments.set(t.id, t)
     for (const m of full.members) this.#members.set(`${m.tournamentId}\u0000${m.userId}`, m)

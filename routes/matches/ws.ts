@@ -106,7 +106,8 @@ function reportFailure (conn: Connection, id: CommandId | undefined, err: unknow
 function serve (app: FastifyInstance, conn: Connection, onCommand: (command: MatchCommand) => Promise<void>): void {
   const { limiter } = app.matchcast
   conn.ready(async (data) => {
-    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength
+    // The sockets keep ws's default binaryType ('nodebuffer'): every message is one Buffer.
+    const size = (data as Buffer).byteLength
     if (size > limiter.options.maxPayloadBytes) return conn.close(CloseCode.payloadTooLarge)
     if (!(await limiter.check(conn.userId!)).allowed) return conn.close(CloseCode.rateLimited)
     let command: ClientCommand
@@ -143,12 +144,21 @@ const routes: FastifyPluginAsync = async (app) => {
   }, (socket, request) => {
     const conn = connections.open(socket, request.log)
     const { matchId } = request.params
-    const member: RoomMember = { connection: conn, held: [] }
+    let role: Role | undefined
+    /** Sends the match as it is now and makes its seq the connection's position in the match. */
+    const snapshot = async (resync: boolean) => {
+      const position = await events.position(matchId)
+      const match = (await store.getMatch(matchId))!
+      conn.send({ type: 'snapshot', matchId, seq: position.seq, epoch: position.epoch, role: role!, match, ...(resync && { resync: true as const }) })
+      conn.lastSeq.set(matchId, position.seq)
+    }
+    const member: RoomMember = { connection: conn, held: [], resync: () => snapshot(true) }
 
     begin(conn, async () => {
       const admitted = await admit(app, conn, request, () => store.getMatch(matchId))
       if (admitted === undefined) return
       const actor = { userId: admitted.userId, role: admitted.role }
+      role = admitted.role
       // Join first and hold live events, so none slips between the snapshot and going live.
       conn.onClose(connections.rooms.join(matchId, member))
       const { lastSeq, epoch } = request.query
@@ -157,10 +167,7 @@ const routes: FastifyPluginAsync = async (app) => {
         conn.lastSeq.set(matchId, lastSeq!)
         if (replay.length > 0) member.held!.unshift(replay)
       } else {
-        const position = await events.position(matchId)
-        const match = (await store.getMatch(matchId))!
-        conn.send({ type: 'snapshot', matchId, seq: position.seq, epoch: position.epoch, role: admitted.role, match, ...(lastSeq !== undefined && { resync: true as const }) })
-        conn.lastSeq.set(matchId, position.seq)
+        await snapshot(lastSeq !== undefined)
       }
       connections.rooms.release(matchId, member)
       serve(app, conn, async (command) => { await matches.execute(matchId, actor, command) })
@@ -178,8 +185,15 @@ const routes: FastifyPluginAsync = async (app) => {
       const admitted = await admit(app, conn, request, async () => (await store.getTournament(tournamentId)) && { tournamentId })
       if (admitted === undefined) return
       const list = await store.listMatches(tournamentId)
+      // A resync of one match: a tournament snapshot holding just that match.
+      const resyncMatch = async (id: string) => {
+        const position = await events.position(id)
+        const match = (await store.getMatch(id))!
+        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: [match], seqs: { [id]: position.seq }, resync: true })
+        conn.lastSeq.set(id, position.seq)
+      }
       const members = list.map((m) => {
-        const member: RoomMember = { connection: conn, held: [] }
+        const member: RoomMember = { connection: conn, held: [], resync: () => resyncMatch(m.id) }
         conn.onClose(connections.rooms.join(m.id, member))
         return [m.id, member] as const
       })

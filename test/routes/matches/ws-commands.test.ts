@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap'
-import { as, client, startApp, until, type Client } from '../../helper.js'
+import type { MatchPatch, Store } from '../../../index.js'
+import { as, client, startApp, testSeed, until, type Client } from '../../helper.js'
 
 type T = Test
 
@@ -198,21 +199,28 @@ t.test('two organizers finalizing in the same tick: exactly one wins', async (t)
   t.match(completions, [{ seq: 1, data: { winnerId: winner } }, { seq: 1, data: { winnerId: winner } }])
 })
 
-t.test('two organizers racing through the store: the loser gets conflict when the state still allows it', async (t) => {
-  const { app, wsUrl } = await startApp(t)
-  const org = await join(t, wsUrl, 'u-org', 'm2')
-  // Another instance changes the match between this instance's read and its write.
-  const store = app.matchcast.store
+/**
+ * Makes another writer (as another instance would) apply `patch` right after this instance's next
+ * read of a match, so its compare-and-set loses. Returns the store's own `getMatch`.
+ */
+function raceNextRead (store: Store, patch: MatchPatch): Store['getMatch'] {
   const getMatch = store.getMatch.bind(store)
   let raced = false
   store.getMatch = async (id) => {
     const m = await getMatch(id)
     if (!raced && m !== undefined) {
       raced = true
-      await store.updateMatch(id, m.version, { scores: { 'u-b': 1, 'u-c': 0 } })
+      await store.updateMatch(id, m.version, patch)
     }
     return m
   }
+  return getMatch
+}
+
+t.test('two organizers racing through the store: the loser gets conflict when the state still allows it', async (t) => {
+  const { app, wsUrl } = await startApp(t)
+  const org = await join(t, wsUrl, 'u-org', 'm2')
+  const getMatch = raceNextRead(app.matchcast.store, { scores: { 'u-b': 1, 'u-c': 0 } })
   org.send({ type: 'score.update', id: 'late', scores: { 'u-b': 2, 'u-c': 0 } })
   t.same(await org.next(), { type: 'error', id: 'late', code: 'conflict', message: 'the match changed concurrently; reload and retry' })
   t.match(await getMatch('m2'), { version: 1, scores: { 'u-b': 1 } }, 'the loser changed nothing')
@@ -262,4 +270,32 @@ t.test('a match that vanished between read and write answers invalid_state', asy
   org.send({ type: 'score.update', id: 'gone', scores: { 'u-b': 1 } })
   store.updateMatch = async () => undefined
   t.same(await org.next(), { type: 'error', id: 'gone', code: 'invalid_state', message: 'score.update is not allowed while the match is gone' })
+})
+
+t.test('a match changed to a state that forbids the command between read and write answers invalid_state', async (t) => {
+  const { app, wsUrl } = await startApp(t)
+  const org = await join(t, wsUrl, 'u-org', 'm2')
+  const getMatch = raceNextRead(app.matchcast.store, { state: 'cancelled' })
+  org.send({ type: 'score.update', id: 'late', scores: { 'u-b': 2 } })
+  t.same(await org.next(), { type: 'error', id: 'late', code: 'invalid_state', message: 'score.update is not allowed while the match is cancelled' })
+  t.match(await getMatch('m2'), { state: 'cancelled', version: 1, scores: { 'u-b': 0 } })
+})
+
+t.test('a match deleted after joining answers invalid_state', async (t) => {
+  const { app, wsUrl } = await startApp(t)
+  const org = await join(t, wsUrl, 'u-org', 'm2')
+  app.matchcast.store.getMatch = async () => undefined
+  org.send({ type: 'match.cancel', id: 'c', reason: 'gone' })
+  t.same(await org.next(), { type: 'error', id: 'c', code: 'invalid_state', message: 'match does not exist' })
+})
+
+t.test('a certificate names the tournament id when the store has no tournament record', async (t) => {
+  const seed = testSeed()
+  seed.members.push({ tournamentId: 't-orphan', userId: 'u-org', role: 'organizer' })
+  seed.matches.push({ id: 'mo', tournamentId: 't-orphan', participants: ['u-a', 'u-b'], state: 'live', scores: { 'u-a': 4, 'u-b': 2 } })
+  const { app, wsUrl } = await startApp(t, {}, seed)
+  const org = await join(t, wsUrl, 'u-org', 'mo')
+  org.send({ type: 'match.finalize', id: 'f', scores: { 'u-a': 4, 'u-b': 2 } })
+  t.match(await org.next(), { type: 'match_completed' })
+  t.match(await app.matchcast.store.getCertificateByMatch('mo'), { tournamentName: 't-orphan', userId: 'u-a' })
 })

@@ -131,22 +131,15 @@ t.test('a client that leaves during admission leaves nothing behind', async (t) 
 })
 
 t.test('a connection closer that fails is logged and the others still run', async (t) => {
-  const { Writable } = await import('node:stream')
-  const Fastify = (await import('fastify')).default
-  const { default: matchcast, memoryStore } = await import('../../../index.js')
-  const { testSeed, until } = await import('../../helper.js')
-  const lines: string[] = []
-  const app = Fastify({ logger: { level: 'error', stream: new Writable({ write (chunk, _enc, done) { lines.push(chunk.toString()); done() } }) } })
-  t.teardown(() => app.close())
-  await app.register(matchcast, { auth: { secret: SECRET }, store: memoryStore(testSeed()), heartbeat: { intervalMs: 0 } })
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const { port } = app.server.address() as { port: number }
+  const { until, collectLogs } = await import('../../helper.js')
+  const { lines, logger } = collectLogs('error')
+  const { app, wsUrl } = await startApp(t, {}, undefined, { logger })
   app.matchcast.limiter.releaseConnection = async () => { throw new Error('limiter store unreachable') }
-  const c = client(t, `ws://127.0.0.1:${port}`, '/ws/matches/m1', as('u-org'))
+  const c = client(t, wsUrl, '/ws/matches/m1', as('u-org'))
   await c.next()
   await c.close()
-  await until(() => lines.some((l) => l.includes('connection closer failed')))
-  t.ok(lines.some((l) => l.includes('limiter store unreachable')))
+  await until(() => lines.some((l) => l.msg === 'connection closer failed'))
+  t.ok(lines.some((l) => JSON.stringify(l).includes('limiter store unreachable')))
   await until(() => app.matchcast.connections.size === 0 && app.matchcast.connections.rooms.size('m1') === 0)
   t.pass('the connection still left its room and the registry')
 })

@@ -1,0 +1,88 @@
+--[[
+  matchcast: sequence, record and fan out one batch of a match's events, atomically.
+
+  Every key of a match lives under `<prefix>:match:<matchId>` (passed in, never built here):
+    KEYS[1]  the match's stream HASH: field `epoch` (names the sequence), field `seq` (last seq)
+    KEYS[2]  the match's history LIST: one JSON event per entry, oldest first, capped
+
+  Every per-call value comes in ARGV, so the script is loaded once and runs by SHA:
+    ARGV[1]  channel the batch is published on
+    ARGV[2]  a fresh epoch, used only when the match has none yet (Redis lost it, or first use) or
+             when ARGV[3] asks to rotate
+    ARGV[3]  "1" = rotate: start a new epoch (keeping the counter) and drop history, because events
+             of this match were lost (never sequenced) while Redis was unreachable
+    ARGV[4]  history size (events kept); 0 keeps none
+    ARGV[5]  history age in ms: the list expires when no event has been added for that long; 0 keeps none
+    ARGV[6]  id of the publishing node, so it can ignore its own message
+    ARGV[7…] two strings per event, the JSON around its seq: `{"type":…,"matchId":…,"seq":` and
+             `,"ts":…,"data":…}`. Concatenating head .. seq .. tail keeps the caller's exact field
+             order and escaping; Lua never decodes or re-encodes JSON.
+
+  With no events and no rotation it only reads the position (creating the epoch if missing, so
+  every reader agrees on it) and publishes nothing.
+
+  Returns a fixed tuple: { epoch, last seq, published message or "" }.
+]]
+
+local stream = KEYS[1]
+local history = KEYS[2]
+local channel = ARGV[1]
+local candidate = ARGV[2]
+local rotate = ARGV[3] == '1'
+local size = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
+local node = ARGV[6]
+-- Events are ARGV pairs after the six fixed arguments.
+local count = (#ARGV - 6) / 2
+
+-- The epoch: created when missing (a new match, or Redis lost the key, which restarts the counter
+-- too, so clients can tell), replaced on rotation.
+local epoch
+if rotate then
+  epoch = candidate
+  redis.call('HSET', stream, 'epoch', epoch)
+  -- History of the old epoch can never be replayed against the new one.
+  redis.call('DEL', history)
+else
+  redis.call('HSETNX', stream, 'epoch', candidate)
+  epoch = redis.call('HGET', stream, 'epoch')
+end
+
+-- Position read only: nothing to sequence, nothing to announce.
+if count == 0 and not rotate then
+  return { epoch, tonumber(redis.call('HGET', stream, 'seq') or '0'), '' }
+end
+
+-- Reserve `count` consecutive seqs: first = last - count + 1.
+local last = redis.call('HINCRBY', stream, 'seq', count)
+local first = last - count + 1
+
+-- Build each event's JSON with its seq, and append it to history.
+local events = {}
+for i = 1, count do
+  local head = ARGV[5 + 2 * i]
+  local tail = ARGV[6 + 2 * i]
+  events[i] = head .. (first + i - 1) .. tail
+end
+if count > 0 then
+  if size > 0 and ttl > 0 then
+    -- One RPUSH per event: `unpack` of a large batch would overflow Lua's stack.
+    for i = 1, count do
+      redis.call('RPUSH', history, events[i])
+    end
+    -- Keep only the newest `size` events.
+    redis.call('LTRIM', history, -size, -1)
+    -- An idle match's history ages out as a whole; the reader also skips entries older than ttl.
+    redis.call('PEXPIRE', history, ttl)
+  else
+    redis.call('DEL', history)
+  end
+end
+
+-- One message per batch; `node` comes first so a node can drop its own message by prefix.
+-- `seq` is the stream head after this batch (for a rotation with no events, the unchanged head).
+local message = '{"v":1,"node":"' .. node .. '","epoch":"' .. epoch .. '","seq":' .. last ..
+  ',"events":[' .. table.concat(events, ',') .. ']}'
+redis.call('PUBLISH', channel, message)
+
+return { epoch, last, message }

@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import type { Redis } from 'ioredis'
+import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
+import { BrokerUnavailableError } from '../errors.js'
+import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
+import { SequenceGate, type SequencedBatch } from './gate.js'
+
+/**
+ * Where `publish.lua` is: next to this module when run from source, or under the package's
+ * `plugins/broadcast/lua` when run from `dist/plugins/broadcast/` (Lua is not compiled).
+ */
+export function publishScript (moduleUrl: string): URL {
+  const here = new URL('./lua/publish.lua', moduleUrl)
+  return existsSync(here) ? here : new URL('../../../plugins/broadcast/lua/publish.lua', moduleUrl)
+}
+
+/** The publish script, read once per process; each client defines it once and runs it by SHA. */
+const PUBLISH_LUA = readFileSync(publishScript(import.meta.url), 'utf8')
+const COMMAND = 'matchcastPublish'
+
+type PublishReply = [epoch: string, seq: number, message: string]
+interface PublishCommand {
+  matchcastPublish (stream: string, history: string, ...args: Array<string | number>): Promise<PublishReply>
+}
+
+export interface BrokerLog {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+}
+
+export interface RedisBrokerOptions extends HistoryOptions {
+  /** Command connection (shared): runs the publish script and reads history. Not closed by the broker. */
+  client: Redis
+  /** A dedicated connection for SUBSCRIBE (it is stuck in subscriber mode); the broker closes it. */
+  subscriber: Redis
+  /** Prefix of every key and channel: `${prefix}:match:${matchId}…`. */
+  prefix: string
+  log: BrokerLog
+  now?: () => number
+}
+
+/** The wire message of one batch, as the script builds it. */
+interface WireBatch {
+  v: 1
+  node: string
+  epoch: string
+  seq: number
+  events: MatchEvent[]
+}
+
+/**
+ * A broker over Redis: several instances share sequences, history and rooms.
+ *
+ * - Sequencing, history and the PUBLISH happen in one Lua script (`lua/publish.lua`), so a seq is
+ *   never assigned without being recorded and announced.
+ * - Pub/sub is at-most-once and arrives on another connection than a publish's reply. Each watched
+ *   match therefore has a `SequenceGate` that orders what arrives from both, fills gaps from
+ *   history and resyncs subscribers when it cannot. A node's own batches are delivered from the
+ *   script's reply (no network hop); its own pub/sub copy is dropped by its `node` prefix.
+ * - When Redis is unreachable, `publish` rejects with `MATCHCAST_ERR_BROKER_UNAVAILABLE` and the
+ *   match is remembered as lost: its next sequencing (or Redis coming back) starts a new epoch,
+ *   so every subscriber on every instance resyncs from a snapshot instead of missing the change.
+ */
+export class RedisBroker implements Broker {
+  readonly nodeId = randomUUID()
+  readonly #client: Redis & PublishCommand
+  readonly #subscriber: Redis
+  readonly #prefix: string
+  readonly #options: HistoryOptions
+  readonly #log: BrokerLog
+  readonly #now: () => number
+  readonly #local = new LocalSubscribers()
+  readonly #gates = new Map<string, SequenceGate>()
+  /** Channel → match id, for the matches this node watches. */
+  readonly #channels = new Map<string, string>()
+  /** Matches whose events could not be sequenced: they get a new epoch as soon as Redis answers. */
+  readonly #lost = new Set<string>()
+  /** Own messages start with this, so they are dropped without parsing. */
+  readonly #self: string
+  #healthy = true
+  #closed = false
+
+  constructor (options: RedisBrokerOptions) {
+    this.#client = options.client as Redis & PublishCommand
+    this.#subscriber = options.subscriber
+    this.#prefix = options.prefix
+    this.#options = { historySize: options.historySize, historyTtlMs: options.historyTtlMs }
+    this.#log = options.log
+    this.#now = options.now ?? Date.now
+    this.#self = `{"v":1,"node":"${this.nodeId}"`
+    if (typeof this.#client[COMMAND] !== 'function') this.#client.defineCommand(COMMAND, { numberOfKeys: 2, lua: PUBLISH_LUA })
+    this.#subscriber.on('message', this.#onMessage)
+    this.#subscriber.on('ready', this.#onSubscriberReady)
+    this.#subscriber.on('error', this.#down)
+    this.#client.on('ready', this.#onClientReady)
+  }
+
+  #stream (matchId: string): string { return `${this.#prefix}:match:${matchId}` }
+
+  async #run (matchId: string, rotate: boolean, eventArgs: string[]): Promise<PublishReply> {
+    const stream = this.#stream(matchId)
+    return this.#client[COMMAND](stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate ? '1' : '0',
+      this.#options.historySize, this.#options.historyTtlMs, this.nodeId, ...eventArgs)
+  }
+
+  async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
+    if (this.#closed) throw new Error('broker is closed')
+    const ts = new Date(this.#now()).toISOString()
+    const args: string[] = []
+    // The JSON around each seq; the script puts the seq in between (see lua/publish.lua).
+    for (const e of events) args.push(`{"type":"${e.type}","matchId":${JSON.stringify(matchId)},"seq":`, `,"ts":"${ts}","data":${JSON.stringify(e.data)}}`)
+    const rotate = this.#lost.has(matchId)
+    let reply: PublishReply
+    try {
+      reply = await this.#run(matchId, rotate, args)
+    } catch (err) {
+      this.#lost.add(matchId)
+      this.#down(err)
+      throw new BrokerUnavailableError(`events of match ${matchId} were not sequenced`, { cause: err })
+    }
+    if (rotate) this.#lost.delete(matchId)
+    this.#up()
+    const batch = parseBatch(reply[2])
+    await this.#offer(matchId, batch)
+    return batch.events
+  }
+
+  /** Hands a batch to the match's gate (if watched here) and waits until it has been delivered. */
+  async #offer (matchId: string, batch: SequencedBatch): Promise<void> {
+    const gate = this.#gates.get(matchId)
+    if (gate === undefined) return
+    gate.push(batch)
+    await gate.waitFor(batch.epoch, batch.seq)
+  }
+
+  subscribe (matchId: string, handler: EventHandler, onResync?: ResyncHandler): () => void {
+    return this.#local.add(matchId, handler, onResync, () => this.#watch(matchId), () => this.#unwatch(matchId))
+  }
+
+  #watch (matchId: string): void {
+    const gate = new SequenceGate({
+      position: () => this.position(matchId),
+      since: (afterSeq, epoch) => this.since(matchId, afterSeq, epoch)
+    }, {
+      deliver: (events) => this.#local.deliver(matchId, events),
+      resync: () => this.#local.resync(matchId),
+      onError: this.#down
+    })
+    this.#gates.set(matchId, gate)
+    this.#channels.set(`${this.#stream(matchId)}:events`, matchId)
+    // The starting position is read now, on the command connection, so it is at or before that of
+    // any reader that subscribes first and reads after (the rooms' snapshots).
+    gate.sync()
+    if (this.#subscriber.status === 'ready') this.#listen([matchId])
+  }
+
+  #unwatch (matchId: string): void {
+    this.#gates.get(matchId)!.close()
+    this.#gates.delete(matchId)
+    const channel = `${this.#stream(matchId)}:events`
+    this.#channels.delete(channel)
+    if (this.#subscriber.status === 'ready') this.#subscriber.unsubscribe(channel).catch(this.#down)
+  }
+
+  /** Subscribes to the matches' channels, then syncs their gates: whatever was published before the subscription took effect comes from history. */
+  #listen (matchIds: string[]): void {
+    const channels = matchIds.map((id) => `${this.#stream(id)}:events`)
+    this.#subscriber.subscribe(...channels).then(() => {
+      for (const id of matchIds) this.#gates.get(id)?.sync()
+    }, this.#down)
+  }
+
+  readonly #onMessage = (channel: string, message: string): void => {
+    if (message.startsWith(this.#self)) return
+    const matchId = this.#channels.get(channel)
+    if (matchId === undefined) return
+    let batch: SequencedBatch
+    try {
+      batch = parseBatch(message)
+    } catch (err) {
+      this.#log.warn({ err, channel }, 'matchcast: ignored a malformed broker message')
+      return
+    }
+    this.#gates.get(matchId)!.push(batch)
+  }
+
+  /** (Re)connected: ioredis resubscribes by itself, but only a confirmed SUBSCRIBE followed by a sync closes the gap of the outage. */
+  readonly #onSubscriberReady = (): void => {
+    if (this.#gates.size > 0) this.#listen([...this.#gates.keys()])
+  }
+
+  readonly #onClientReady = (): void => {
+    this.#rotateLost().catch(this.#down)
+    for (const gate of this.#gates.values()) if (gate.stale) gate.sync()
+  }
+
+  /** Starts a new epoch for every match whose events were lost, announcing it to every instance. */
+  async #rotateLost (): Promise<void> {
+    for (const matchId of [...this.#lost]) {
+      const reply = await this.#run(matchId, true, [])
+      this.#lost.delete(matchId)
+      this.#up()
+      await this.#offer(matchId, parseBatch(reply[2]))
+    }
+  }
+
+  readonly #down = (err: unknown): void => {
+    if (!this.#healthy || this.#closed) return
+    this.#healthy = false
+    this.#log.warn({ err }, 'matchcast: Redis unreachable; match events cannot be sequenced, rooms resync when it answers')
+  }
+
+  #up (): void {
+    if (this.#healthy) return
+    this.#healthy = true
+    this.#log.info({}, 'matchcast: Redis answers again; match events are sequenced')
+  }
+
+  async position (matchId: string): Promise<StreamPosition> {
+    const [epoch, seq] = await this.#run(matchId, false, [])
+    return { epoch, seq }
+  }
+
+  async since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
+    const stream = this.#stream(matchId)
+    // One transaction, so the head and the history belong together.
+    const [[, meta], [, list]] = (await this.#client.multi().hmget(stream, 'epoch', 'seq').lrange(`${stream}:history`, 0, -1).exec()) as
+      [[null, [string | null, string | null]], [null, string[]]]
+    const head = Number(meta[1] ?? 0)
+    if (meta[0] !== epoch || afterSeq > head) return undefined
+    if (afterSeq === head) return []
+    const wanted = head - afterSeq
+    if (list.length < wanted) return undefined
+    const events = list.slice(list.length - wanted).map((raw) => JSON.parse(raw) as MatchEvent)
+    // History is in seq and time order: if the oldest wanted event is young enough, all are.
+    if (Date.parse(events[0]!.ts) < this.#now() - this.#options.historyTtlMs) return undefined
+    return events
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    for (const gate of this.#gates.values()) gate.close()
+    this.#gates.clear()
+    this.#channels.clear()
+    this.#local.clear()
+    this.#client.off('ready', this.#onClientReady)
+    this.#subscriber.off('message', this.#onMessage)
+    this.#subscriber.off('ready', this.#onSubscriberReady)
+    // The error listener stays: a closing connection may still report its socket's end.
+    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect())
+  }
+}
+
+function parseBatch (message: string): SequencedBatch {
+  const wire = JSON.parse(message) as WireBatch
+  if (wire.v !== 1 || typeof wire.epoch !== 'string' || !Number.isInteger(wire.seq) || !Array.isArray(wire.events)) throw new Error('not a matchcast batch')
+  return { epoch: wire.epoch, seq: wire.seq, events: wire.events }
+}

@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from 'node:fs'
+import type { Redis } from 'ioredis'
+import type { HitResult, LimiterStore } from './store.js'
+
+/**
+ * Where the `.lua` files are: next to this module when run from source, or under the package's
+ * `plugins/rate-limit/lua` when run from `dist/plugins/rate-limit/` (they are not compiled).
+ */
+export function luaDirectory (moduleUrl: string): URL {
+  const here = new URL('./lua/', moduleUrl)
+  return existsSync(here) ? here : new URL('../../../plugins/rate-limit/lua/', moduleUrl)
+}
+
+const LUA_DIR = luaDirectory(import.meta.url)
+const lua = (name: string) => readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8')
+
+/** The scripts, read once at load; each is defined once per client (EVALSHA, EVAL on NOSCRIPT). */
+const SCRIPTS = {
+  matchcastLimiterAcquire: lua('acquire'),
+  matchcastLimiterRefresh: lua('refresh'),
+  matchcastLimiterTake: lua('take'),
+  matchcastLimiterHit: lua('hit')
+} as const
+
+/** The commands `defineCommand` adds to the client; replies are the fixed tuples of each script. */
+interface ScriptCommands {
+  matchcastLimiterAcquire (key: string, connectionId: string, max: number, ttlMs: number): Promise<[number, number]>
+  matchcastLimiterRefresh (key: string, ttlMs: number, ...connectionIds: string[]): Promise<[number, number]>
+  matchcastLimiterTake (key: string, ratePerSecond: number, burst: number): Promise<[number, number, number]>
+  matchcastLimiterHit (key: string, windowMs: number): Promise<[number, number]>
+}
+
+/** Defines the limiter's scripts on `client` unless a previous store already did. */
+function defineScripts (client: Redis): Redis & ScriptCommands {
+  for (const [name, source] of Object.entries(SCRIPTS)) {
+    if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua: source })
+  }
+  return client as Redis & ScriptCommands
+}
+
+export interface RedisLimiterStoreOptions {
+  /** The command connection (not closed by the store). */
+  client: Redis
+  /** Builds a key under the app's prefix: `${prefix}:${area}:${id}`. */
+  key (area: string, id: string): string
+  /** How long a slot outlives the last heartbeat of its instance; heartbeats run every third of it. */
+  connectionTtlMs: number
+}
+
+/**
+ * Limits shared by every instance through Redis. Each operation is one Lua script on one key,
+ * so it is atomic and Redis Cluster-safe; the clock is Redis `TIME` (scripts run with effects
+ * replication, Redis 5+), one clock for every instance.
+ *
+ * Connection slots are crash-safe: each is a sorted-set entry with an expiry that this instance's
+ * heartbeat pushes forward (an unref'd timer); the slots of an instance that died without releasing
+ * them expire after `connectionTtlMs` and are pruned by the next acquire.
+ *
+ * Methods reject when Redis does; wrap the store in `FallbackLimiterStore` to keep limiting then.
+ */
+export class RedisLimiterStore implements LimiterStore {
+  readonly mode = 'redis' as const
+  readonly #client: Redis & ScriptCommands
+  readonly #key: RedisLimiterStoreOptions['key']
+  readonly #ttlMs: number
+  /** The slots this instance holds, by user: what the heartbeat refreshes. */
+  readonly #live = new Map<string, Set<string>>()
+  readonly #heartbeat: NodeJS.Timeout
+
+  constructor (options: RedisLimiterStoreOptions) {
+    this.#client = defineScripts(options.client)
+    this.#key = options.key
+    this.#ttlMs = options.connectionTtlMs
+    this.#heartbeat = setInterval(() => {
+      // A failed beat is not reported: the fallback store learns of an outage from the next call
+      // or probe, and a slot left unrefreshed expires just as a dead instance's would.
+      this.refresh().catch(() => {})
+    }, Math.max(1, Math.floor(this.#ttlMs / 3)))
+    this.#heartbeat.unref()
+  }
+
+  async acquire (userId: string, connectionId: string, max: number): Promise<boolean> {
+    const [acquired] = await this.#client.matchcastLimiterAcquire(this.#key('limit-conns', userId), connectionId, max, this.#ttlMs)
+    if (acquired === 1) this.#track(userId, connectionId)
+    return acquired === 1
+  }
+
+  async adopt (userId: string, connectionId: string): Promise<void> {
+    this.#track(userId, connectionId)
+    await this.#client.matchcastLimiterRefresh(this.#key('limit-conns', userId), this.#ttlMs, connectionId)
+  }
+
+  async release (userId: string, connectionId: string): Promise<void> {
+    const ids = this.#live.get(userId)
+    ids?.delete(connectionId)
+    if (ids?.size === 0) this.#live.delete(userId)
+    await this.#client.zrem(this.#key('limit-conns', userId), connectionId)
+  }
+
+  async take (userId: string, ratePerSecond: number, burst: number) {
+    const [allowed, remaining, resetMs] = await this.#client.matchcastLimiterTake(this.#key('limit-bucket', userId), ratePerSecond, burst)
+    return { allowed: allowed === 1, remaining, resetMs }
+  }
+
+  async hit (key: string, windowMs: number): Promise<HitResult> {
+    const [count, ttlMs] = await this.#client.matchcastLimiterHit(this.#key('limit-hits', key), windowMs)
+    return { count, ttlMs }
+  }
+
+  /** The heartbeat: pushes forward the expiry of every slot this instance holds (re-adding lost ones). */
+  async refresh (): Promise<void> {
+    await Promise.all([...this.#live].map(([userId, ids]) =>
+      this.#client.matchcastLimiterRefresh(this.#key('limit-conns', userId), this.#ttlMs, ...ids)))
+  }
+
+  /** Resolves when Redis answers a PING. */
+  async ping (): Promise<void> {
+    await this.#client.ping()
+  }
+
+  /** Stops the heartbeat. Slots still held are left to expire (their sockets are closing anyway). */
+  async close (): Promise<void> {
+    clearInterval(this.#heartbeat)
+    this.#live.clear()
+  }
+
+  #track (userId: string, connectionId: string): void {
+    const ids = this.#live.get(userId) ?? new Set<string>()
+    ids.add(connectionId)
+    this.#live.set(userId, ids)
+  }
+}

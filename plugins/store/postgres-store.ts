@@ -1,0 +1,463 @@
+/**
+ * The store on PostgreSQL, for production: several instances share it, and every guarantee of the
+ * Store contract holds across them.
+ *
+ * - Tables live in one schema (`schema`, default `matchcast`), created by the migrations below.
+ *   Migrations run once per store, in one transaction, under an advisory lock (so instances that
+ *   start together do not race), and each is recorded in `matchcast_migrations`.
+ * - A match change is one `UPDATE … WHERE version = $expected`: the row lock makes racing writers
+ *   serialize, and the loser matches no row. `completeMatch` runs that update, the certificate and
+ *   the payout in one transaction.
+ * - Idempotency keys have a primary key on (scope, key): of concurrent begins, exactly one inserts.
+ * - Timestamps of matches and payouts are `timestamptz` and read back as ISO-8601 UTC with
+ *   milliseconds; a certificate's `issuedAt` is kept as text, since its exact bytes are signed.
+ */
+import pg from 'pg'
+import { Value } from 'typebox/value'
+import { Seed, type Certificate, type Match, type Member, type Payout, type PayoutStatus, type Role, type Tournament } from '../../schemas/common.js'
+import { InvalidOptionsError } from '../errors.js'
+import type { IdempotencyBegin, MatchPatch, Store, StoredResponse } from './store.js'
+
+export const DEFAULT_SCHEMA = 'matchcast'
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+export interface PostgresStoreOptions {
+  /** `postgres://…` URL; the store creates a pool and ends it on `close()`. */
+  connectionString?: string
+  /** A pool of the host's; `close()` leaves it open. */
+  pool?: pg.Pool
+  /** Schema of the tables (created when missing): lowercase letters, digits, `_`. @default 'matchcast' */
+  schema?: string
+  /** Loaded after the migrations; rows that already exist are kept as they are. */
+  seed?: Partial<Seed>
+  /** Errors of idle pooled connections (e.g. the server restarted). @default ignored (the pool reconnects) */
+  onError?: (err: Error) => void
+}
+
+interface Migration {
+  id: number
+  name: string
+  sql: (schema: string) => string
+}
+
+/** Applied in order; never edit one that has shipped, add the next. */
+export const MIGRATIONS: readonly Migration[] = [{
+  id: 1,
+  name: 'initial',
+  sql: (s) => `
+    CREATE TABLE ${s}.tournaments (id text PRIMARY KEY, name text NOT NULL);
+    CREATE TABLE ${s}.members (
+      tournament_id text NOT NULL,
+      user_id text NOT NULL,
+      role text NOT NULL CHECK (role IN ('organizer', 'participant', 'spectator')),
+      PRIMARY KEY (tournament_id, user_id)
+    );
+    CREATE TABLE ${s}.matches (
+      id text PRIMARY KEY,
+      tournament_id text NOT NULL,
+      state text NOT NULL CHECK (state IN ('scheduled', 'live', 'disputed', 'completed', 'cancelled')),
+      participants jsonb NOT NULL,
+      scores jsonb NOT NULL,
+      winner_id text,
+      version integer NOT NULL DEFAULT 0,
+      prize_amount bigint,
+      prize_currency text,
+      started_at timestamptz,
+      completed_at timestamptz
+    );
+    CREATE INDEX matches_tournament ON ${s}.matches (tournament_id);
+    CREATE TABLE ${s}.certificates (
+      id text PRIMARY KEY,
+      seq bigserial NOT NULL,
+      code text NOT NULL UNIQUE,
+      tournament_id text NOT NULL,
+      tournament_name text NOT NULL,
+      match_id text NOT NULL,
+      user_id text NOT NULL,
+      scores jsonb NOT NULL,
+      issued_at text NOT NULL
+    );
+    CREATE INDEX certificates_match ON ${s}.certificates (match_id, seq);
+    CREATE TABLE ${s}.payouts (
+      id text PRIMARY KEY,
+      seq bigserial NOT NULL,
+      tournament_id text NOT NULL,
+      match_id text NOT NULL,
+      user_id text NOT NULL,
+      amount bigint NOT NULL CHECK (amount >= 0),
+      currency text NOT NULL,
+      status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+      reason text,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    );
+    CREATE INDEX payouts_tournament ON ${s}.payouts (tournament_id, seq);
+    CREATE INDEX payouts_match ON ${s}.payouts (match_id, seq);
+    CREATE TABLE ${s}.idempotency_keys (
+      scope text NOT NULL,
+      key text NOT NULL,
+      fingerprint text NOT NULL,
+      created_at timestamptz NOT NULL,
+      status_code integer,
+      body json,
+      PRIMARY KEY (scope, key)
+    );`
+}]
+
+interface MatchRow {
+  id: string
+  tournament_id: string
+  state: Match['state']
+  participants: string[]
+  scores: Match['scores']
+  winner_id: string | null
+  version: number
+  prize_amount: string | null
+  prize_currency: string | null
+  started_at: Date | null
+  completed_at: Date | null
+}
+
+interface CertificateRow {
+  id: string
+  code: string
+  tournament_id: string
+  tournament_name: string
+  match_id: string
+  user_id: string
+  scores: Certificate['scores']
+  issued_at: string
+}
+
+interface PayoutRow {
+  id: string
+  tournament_id: string
+  match_id: string
+  user_id: string
+  amount: string
+  currency: string
+  status: PayoutStatus
+  reason: string | null
+  created_at: Date
+  updated_at: Date
+}
+
+function toMatch (row: MatchRow): Match {
+  const match: Match = {
+    id: row.id,
+    tournamentId: row.tournament_id,
+    state: row.state,
+    participants: row.participants,
+    scores: row.scores,
+    winnerId: row.winner_id,
+    version: row.version
+  }
+  if (row.prize_amount !== null) match.prize = { amount: Number(row.prize_amount), currency: row.prize_currency! }
+  if (row.started_at !== null) match.startedAt = row.started_at.toISOString()
+  if (row.completed_at !== null) match.completedAt = row.completed_at.toISOString()
+  return match
+}
+
+function toCertificate (row: CertificateRow): Certificate {
+  return {
+    id: row.id,
+    code: row.code,
+    tournamentId: row.tournament_id,
+    tournamentName: row.tournament_name,
+    matchId: row.match_id,
+    userId: row.user_id,
+    scores: row.scores,
+    issuedAt: row.issued_at
+  }
+}
+
+function toPayout (row: PayoutRow): Payout {
+  const payout: Payout = {
+    id: row.id,
+    tournamentId: row.tournament_id,
+    matchId: row.match_id,
+    userId: row.user_id,
+    amount: Number(row.amount),
+    currency: row.currency,
+    status: row.status,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString()
+  }
+  if (row.reason !== null) payout.reason = row.reason
+  return payout
+}
+
+/** Checks a seed and fills its defaults, like the memory store does. */
+function parseSeed (seed: Partial<Seed>): Seed {
+  const full = Value.Default(Seed, structuredClone(seed))
+  if (!Value.Check(Seed, full)) {
+    const [first] = Value.Errors(Seed, full)
+    throw new InvalidOptionsError(`store seed${first!.instancePath}: ${first!.message}`)
+  }
+  return full as Seed
+}
+
+type Queryable = Pick<pg.PoolClient, 'query'>
+
+export class PostgresStore implements Store {
+  readonly schema: string
+  readonly #pool: pg.Pool
+  readonly #ownsPool: boolean
+  readonly #seed: Partial<Seed> | undefined
+  readonly #onError: (err: Error) => void
+  readonly #t: Record<'migrations' | 'tournaments' | 'members' | 'matches' | 'certificates' | 'payouts' | 'idempotency', string>
+  #ready: Promise<void> | undefined
+  #migration: Promise<void> | undefined
+  #closed = false
+
+  constructor (options: PostgresStoreOptions) {
+    const schema = options.schema ?? DEFAULT_SCHEMA
+    if (!SCHEMA_NAME.test(schema)) throw new InvalidOptionsError('database.schema: lowercase letters, digits and _, at most 63, not starting with a digit')
+    if ((options.pool === undefined) === (options.connectionString === undefined)) {
+      throw new InvalidOptionsError('database: give exactly one of connectionString and pool')
+    }
+    this.schema = schema
+    this.#ownsPool = options.pool === undefined
+    this.#pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString })
+    this.#seed = options.seed
+    this.#onError = options.onError ?? (() => {})
+    if (this.#ownsPool) this.#pool.on('error', (err) => this.#onError(err))
+    const q = `"${schema}"`
+    this.#t = {
+      migrations: `${q}.matchcast_migrations`,
+      tournaments: `${q}.tournaments`,
+      members: `${q}.members`,
+      matches: `${q}.matches`,
+      certificates: `${q}.certificates`,
+      payouts: `${q}.payouts`,
+      idempotency: `${q}.idempotency_keys`
+    }
+  }
+
+  /**
+   * Applies pending migrations, then the `seed` option; every method waits for it. Runs once (after
+   * a failure, the next call tries again). The store plugin calls it at registration, so a bad
+   * database fails `app.ready()`.
+   */
+  ready (): Promise<void> {
+    if (this.#ready === undefined) {
+      const seed = this.#seed
+      this.#ready = this.#migrated().then(() => (seed === undefined ? undefined : this.loadSeed(seed)))
+      this.#ready.catch(() => { this.#ready = undefined })
+    }
+    return this.#ready
+  }
+
+  /** The migrations, run once per store (after a failure, the next call tries again). */
+  #migrated (): Promise<void> {
+    if (this.#migration === undefined) {
+      this.#migration = this.#migrate()
+      this.#migration.catch(() => { this.#migration = undefined })
+    }
+    return this.#migration
+  }
+
+  async #migrate (): Promise<void> {
+    await this.#transaction(async (client) => {
+      // One migrator per schema at a time; the others wait here, then find nothing to do.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`matchcast:${this.schema}`])
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#t.migrations} (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+      const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${this.#t.migrations}`)
+      const applied = new Set(rows.map((r) => r.id))
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.id)) continue
+        await client.query(migration.sql(`"${this.schema}"`))
+        await client.query(`INSERT INTO ${this.#t.migrations} (id, name) VALUES ($1, $2)`, [migration.id, migration.name])
+      }
+    })
+  }
+
+  /** Loads a seed (the demo seed JSON shape); existing rows are kept, so loading twice is harmless. */
+  async loadSeed (seed: Partial<Seed>): Promise<void> {
+    const full = parseSeed(seed)
+    const matches = full.matches.map((m) => ({
+      id: m.id,
+      tournament_id: m.tournamentId,
+      state: m.state ?? 'scheduled',
+      participants: m.participants,
+      scores: m.scores ?? Object.fromEntries(m.participants.map((p) => [p, 0])),
+      winner_id: m.winnerId ?? null,
+      prize_amount: m.prize?.amount ?? null,
+      prize_currency: m.prize?.currency ?? null,
+      started_at: m.startedAt ?? null,
+      completed_at: m.completedAt ?? null
+    }))
+    const members = full.members.map((m) => ({ tournament_id: m.tournamentId, user_id: m.userId, role: m.role }))
+    await this.#migrated()
+    await this.#transaction(async (client) => {
+      await client.query(`INSERT INTO ${this.#t.tournaments} (id, name) SELECT id, name FROM jsonb_to_recordset($1::jsonb) AS x(id text, name text)
+        ON CONFLICT (id) DO NOTHING`, [JSON.stringify(full.tournaments)])
+      await client.query(`INSERT INTO ${this.#t.members} (tournament_id, user_id, role)
+        SELECT tournament_id, user_id, role FROM jsonb_to_recordset($1::jsonb) AS x(tournament_id text, user_id text, role text)
+        ON CONFLICT (tournament_id, user_id) DO NOTHING`, [JSON.stringify(members)])
+      await client.query(`INSERT INTO ${this.#t.matches}
+          (id, tournament_id, state, participants, scores, winner_id, prize_amount, prize_currency, started_at, completed_at)
+        SELECT id, tournament_id, state, participants, scores, winner_id, prize_amount, prize_currency, started_at, completed_at
+        FROM jsonb_to_recordset($1::jsonb) AS x(id text, tournament_id text, state text, participants jsonb, scores jsonb,
+          winner_id text, prize_amount bigint, prize_currency text, started_at timestamptz, completed_at timestamptz)
+        ON CONFLICT (id) DO NOTHING`, [JSON.stringify(matches)])
+    })
+  }
+
+  async #transaction<T> (work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect()
+    try {
+      await client.query('BEGIN')
+      const result = await work(client)
+      await client.query('COMMIT')
+      client.release()
+      return result
+    } catch (err) {
+      // A connection whose rollback fails is broken: release it as such, so the pool drops it.
+      await client.query('ROLLBACK').then(() => client.release(), (rollbackErr: Error) => client.release(rollbackErr))
+      throw err
+    }
+  }
+
+  async #query<R extends pg.QueryResultRow> (sql: string, values: unknown[], on: Queryable = this.#pool): Promise<R[]> {
+    await this.ready()
+    return (await on.query<R>(sql, values)).rows
+  }
+
+  async getTournament (id: string): Promise<Tournament | undefined> {
+    const [row] = await this.#query<Tournament>(`SELECT id, name FROM ${this.#t.tournaments} WHERE id = $1`, [id])
+    return row
+  }
+
+  async getRole (tournamentId: string, userId: string): Promise<Role | undefined> {
+    const [row] = await this.#query<{ role: Role }>(`SELECT role FROM ${this.#t.members} WHERE tournament_id = $1 AND user_id = $2`, [tournamentId, userId])
+    return row?.role
+  }
+
+  async listMembers (tournamentId: string): Promise<Member[]> {
+    return this.#query<Member>(`SELECT tournament_id AS "tournamentId", user_id AS "userId", role FROM ${this.#t.members}
+      WHERE tournament_id = $1 ORDER BY user_id COLLATE "C"`, [tournamentId])
+  }
+
+  async getMatch (id: string): Promise<Match | undefined> {
+    const [row] = await this.#query<MatchRow>(`SELECT * FROM ${this.#t.matches} WHERE id = $1`, [id])
+    return row === undefined ? undefined : toMatch(row)
+  }
+
+  async listMatches (tournamentId: string): Promise<Match[]> {
+    // Byte order, like the memory store's string comparison of ids.
+    const rows = await this.#query<MatchRow>(`SELECT * FROM ${this.#t.matches} WHERE tournament_id = $1 ORDER BY id COLLATE "C"`, [tournamentId])
+    return rows.map(toMatch)
+  }
+
+  /** The compare-and-set: one statement, so the row lock orders racing writers and the loser matches nothing. */
+  async #cas (on: Queryable, id: string, expectedVersion: number, patch: MatchPatch): Promise<Match | undefined> {
+    const sets = ['version = version + 1']
+    const values: unknown[] = [id, expectedVersion]
+    const set = (column: string, value: unknown) => {
+      values.push(value)
+      sets.push(`${column} = $${values.length}`)
+    }
+    if (patch.state !== undefined) set('state', patch.state)
+    if (patch.scores !== undefined) set('scores', JSON.stringify(patch.scores))
+    if (patch.winnerId !== undefined) set('winner_id', patch.winnerId)
+    if (patch.startedAt !== undefined) set('started_at', patch.startedAt)
+    if (patch.completedAt !== undefined) set('completed_at', patch.completedAt)
+    const [row] = await this.#query<MatchRow>(`UPDATE ${this.#t.matches} SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING *`, values, on)
+    return row === undefined ? undefined : toMatch(row)
+  }
+
+  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch): Promise<Match | undefined> {
+    return this.#cas(this.#pool, id, expectedVersion, patch)
+  }
+
+  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout): Promise<Match | undefined> {
+    await this.ready()
+    return this.#transaction(async (client) => {
+      const match = await this.#cas(client, id, expectedVersion, patch)
+      if (match === undefined) return undefined
+      const c = certificate
+      await client.query(`INSERT INTO ${this.#t.certificates} (id, code, tournament_id, tournament_name, match_id, user_id, scores, issued_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [c.id, c.code, c.tournamentId, c.tournamentName, c.matchId, c.userId, JSON.stringify(c.scores), c.issuedAt])
+      if (payout !== undefined) {
+        const p = payout
+        await client.query(`INSERT INTO ${this.#t.payouts} (id, tournament_id, match_id, user_id, amount, currency, status, reason, created_at, updated_at)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [p.id, p.tournamentId, p.matchId, p.userId, p.amount, p.currency, p.status, p.reason ?? null, p.createdAt, p.updatedAt])
+      }
+      return match
+    })
+  }
+
+  async #certificate (where: string, value: string): Promise<Certificate | undefined> {
+    const [row] = await this.#query<CertificateRow>(`SELECT * FROM ${this.#t.certificates} WHERE ${where} = $1 ORDER BY seq LIMIT 1`, [value])
+    return row === undefined ? undefined : toCertificate(row)
+  }
+
+  getCertificate (id: string) { return this.#certificate('id', id) }
+  getCertificateByCode (code: string) { return this.#certificate('code', code) }
+  /** The match's first certificate. */
+  getCertificateByMatch (matchId: string) { return this.#certificate('match_id', matchId) }
+
+  async #payout (where: string, value: string): Promise<Payout | undefined> {
+    const [row] = await this.#query<PayoutRow>(`SELECT * FROM ${this.#t.payouts} WHERE ${where} = $1 ORDER BY seq LIMIT 1`, [value])
+    return row === undefined ? undefined : toPayout(row)
+  }
+
+  getPayout (id: string) { return this.#payout('id', id) }
+  /** The match's first payout. */
+  getPayoutByMatch (matchId: string) { return this.#payout('match_id', matchId) }
+
+  async listPayouts (tournamentId: string): Promise<Payout[]> {
+    const rows = await this.#query<PayoutRow>(`SELECT * FROM ${this.#t.payouts} WHERE tournament_id = $1 ORDER BY seq`, [tournamentId])
+    return rows.map(toPayout)
+  }
+
+  async setPayoutStatus (id: string, from: PayoutStatus, to: PayoutStatus, reason?: string): Promise<Payout | undefined> {
+    const [row] = await this.#query<PayoutRow>(`UPDATE ${this.#t.payouts} SET status = $3, reason = COALESCE($4, reason), updated_at = clock_timestamp()
+      WHERE id = $1 AND status = $2 RETURNING *`, [id, from, to, reason ?? null])
+    return row === undefined ? undefined : toPayout(row)
+  }
+
+  async beginIdempotent (scope: string, key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyBegin> {
+    // Inserts the key, or takes over an expired record of it; a live record makes this a no-op.
+    const claimed = await this.#query(`INSERT INTO ${this.#t.idempotency} AS k (scope, key, fingerprint, created_at)
+      VALUES ($1, $2, $3, clock_timestamp())
+      ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, status_code = NULL, body = NULL
+        WHERE k.created_at < clock_timestamp() - $4::double precision * interval '1 millisecond'
+      RETURNING 1`, [scope, key, fingerprint, ttlMs])
+    if (claimed.length === 1) return { state: 'started' }
+    const [row] = await this.#query<{ fingerprint: string, status_code: number | null, body: unknown }>(
+      `SELECT fingerprint, status_code, body FROM ${this.#t.idempotency} WHERE scope = $1 AND key = $2`, [scope, key])
+    // No row: its holder abandoned it between our two statements; the client's retry will claim it.
+    if (row === undefined) return { state: 'in_flight' }
+    if (row.fingerprint !== fingerprint) return { state: 'mismatch' }
+    if (row.status_code === null) return { state: 'in_flight' }
+    return { state: 'done', response: { statusCode: row.status_code, body: row.body } }
+  }
+
+  async finishIdempotent (scope: string, key: string, response: StoredResponse): Promise<void> {
+    await this.#query(`UPDATE ${this.#t.idempotency} SET status_code = $3, body = $4 WHERE scope = $1 AND key = $2`,
+      [scope, key, response.statusCode, JSON.stringify(response.body)])
+  }
+
+  async abandonIdempotent (scope: string, key: string): Promise<void> {
+    await this.#query(`DELETE FROM ${this.#t.idempotency} WHERE scope = $1 AND key = $2`, [scope, key])
+  }
+
+  async ping (): Promise<void> {
+    await this.#pool.query('SELECT 1')
+  }
+
+  /** Ends the pool when the store created it; a pool passed in stays open. Idempotent. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#ownsPool) await this.#pool.end()
+  }
+}
+
+/** A PostgreSQL store; pass `connectionString` (the store owns the pool) or `pool` (yours). */
+export function postgresStore (options: PostgresStoreOptions): PostgresStore {
+  return new PostgresStore(options)
+}

@@ -1,0 +1,147 @@
+/**
+ * Schemas of the HTTP side routes: they validate requests, shape responses and generate the
+ * OpenAPI document (`/docs/json`). Schemas with an `$id` are added once with `addSchema` and
+ * referenced with `Type.Ref`, so they become named OpenAPI components.
+ */
+import { Type, type Static } from 'typebox'
+import { Certificate, ErrorBody, Id, Match, MatchState, Payout, PayoutStatus, Role, Scores } from './common.js'
+
+/** Every `$id` schema the routes reference, in dependency order (referenced ones first). */
+export const SHARED_SCHEMAS = [ErrorBody, Role, MatchState, PayoutStatus, Match, Payout, Certificate] as const
+
+export const ErrorRef = Type.Ref('ErrorBody')
+export const MatchRef = Type.Ref('Match')
+export const PayoutRef = Type.Ref('Payout')
+export const CertificateRef = Type.Ref('Certificate')
+
+// --- parameters and headers ------------------------------------------------------------------
+
+export const PayoutParams = Type.Object({ payoutId: Id }, { additionalProperties: false })
+export type PayoutParams = Static<typeof PayoutParams>
+
+export const CertificateParams = Type.Object({ certificateId: Id }, { additionalProperties: false })
+export type CertificateParams = Static<typeof CertificateParams>
+
+/**
+ * Any string is accepted: a code that is not a valid signature simply verifies as `valid: false`.
+ * (A code is 86 characters; Fastify refuses path parameters over `maxParamLength`, 100 by default, with a 414.)
+ */
+export const VerifyParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false })
+export type VerifyParams = Static<typeof VerifyParams>
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 255,
+    pattern: '^[\\x21-\\x7E]+$',
+    description: 'Makes the request safe to retry: the same key with the same body answers the first response again ' +
+      '(with `Idempotent-Replayed: true`); with another body it is a 422; while the first is still running, a 409. ' +
+      'Keys are scoped to the user and kept for `http.idempotencyTtlMs` (default 24 h).'
+  }))
+})
+export type IdempotencyHeaders = Static<typeof IdempotencyHeaders>
+
+/** The `Idempotent-Replayed` response header, documented on the payout routes. */
+export const ReplayedHeader = {
+  'idempotent-replayed': { type: 'string', enum: ['true'], description: 'Present when this is the stored response of an earlier request with the same Idempotency-Key.' }
+} as const
+
+// --- bodies ----------------------------------------------------------------------------------
+
+export const FinalizeBody = Type.Object({
+  scores: Scores,
+  winnerId: Type.Optional(Id)
+}, { additionalProperties: false, description: 'Final scores; without `winnerId` the highest score wins (a tie is refused).' })
+export type FinalizeBody = Static<typeof FinalizeBody>
+
+export const RejectBody = Type.Object({
+  reason: Type.String({ minLength: 1, maxLength: 500 })
+}, { additionalProperties: false })
+export type RejectBody = Static<typeof RejectBody>
+
+// --- responses -------------------------------------------------------------------------------
+
+export const FinalizeResponse = Type.Object({
+  match: MatchRef,
+  certificate: Type.Object({ id: Id, code: Type.String() }, { additionalProperties: false }),
+  payout: Type.Optional(PayoutRef)
+}, { additionalProperties: false, description: 'The completed match, the winner\'s certificate and, for a match with a prize, its pending payout.' })
+
+export const PayoutResponse = Type.Object({ payout: PayoutRef }, { additionalProperties: false, description: 'The payout after the change.', headers: ReplayedHeader })
+export const PayoutList = Type.Object({ payouts: Type.Array(PayoutRef) }, { additionalProperties: false, description: 'The tournament\'s payouts, oldest first.' })
+
+export const VerifyResponse = Type.Object({
+  valid: Type.Boolean(),
+  certificate: Type.Optional(CertificateRef)
+}, { additionalProperties: false, description: '`valid: true` with the certificate when the code is a valid signature of a stored certificate.' })
+
+const Count = Type.Integer({ minimum: 0 })
+const PayoutTotals = Type.Object({
+  count: Count,
+  amounts: Type.Record(Type.String(), Type.Integer(), { description: 'Sum of amounts per currency, in minor units.' })
+}, { additionalProperties: false })
+
+export const AnalyticsSummary = Type.Object({
+  tournamentId: Id,
+  matches: Type.Object({
+    total: Count,
+    byState: Type.Object({ scheduled: Count, live: Count, disputed: Count, completed: Count, cancelled: Count }, { additionalProperties: false })
+  }, { additionalProperties: false }),
+  participants: Type.Object({
+    members: Count,
+    inMatches: Type.Integer({ minimum: 0, description: 'Distinct users playing in at least one match.' })
+  }, { additionalProperties: false, description: 'Members with the participant role, and distinct players of the matches.' }),
+  averageMatchDurationMs: Type.Union([Type.Number(), Type.Null()], { description: 'Mean of completedAt − startedAt over completed matches; null when there is none.' }),
+  disputes: Type.Object({
+    open: Type.Integer({ minimum: 0, description: 'Matches in the disputed state now.' })
+  }, { additionalProperties: false }),
+  payouts: Type.Object({
+    total: Count,
+    byStatus: Type.Object({ pending: PayoutTotals, approved: PayoutTotals, rejected: PayoutTotals }, { additionalProperties: false })
+  }, { additionalProperties: false }),
+  connections: Type.Object({
+    instance: Type.Integer({ minimum: 0, description: 'Open room connections on this instance.' }),
+    tournament: Type.Integer({ minimum: 0, description: 'Room subscriptions to this tournament\'s matches on this instance (a tournament room counts once per match).' })
+  }, { additionalProperties: false }),
+  generatedAt: Type.String({ format: 'date-time' })
+}, { additionalProperties: false, description: 'The tournament\'s figures now.' })
+export type AnalyticsSummary = Static<typeof AnalyticsSummary>
+
+/** A PDF file (the response body is raw bytes). */
+export const PdfDocument = Type.Unsafe<Buffer>({ type: 'string', format: 'binary' })
+
+export const Health = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false, description: 'The process serves requests.' })
+
+const CheckStatus = Type.Union([Type.Literal('up'), Type.Literal('down')])
+export const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('unavailable')], {
+    description: '`unavailable` (503) when the store does not answer; `degraded` (200) when only Redis does not (limits then fall back to this instance).'
+  }),
+  checks: Type.Object({
+    store: Type.Object({ status: CheckStatus, latencyMs: Type.Number(), message: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    redis: Type.Optional(Type.Object({
+      status: CheckStatus,
+      latencyMs: Type.Number(),
+      message: Type.Optional(Type.String()),
+      limiter: Type.Optional(Type.String({ description: 'Where the rate limiter keeps its counters now (e.g. `redis` or `memory`).' }))
+    }, { additionalProperties: false }))
+  }, { additionalProperties: false })
+}, { additionalProperties: false, description: 'Each dependency\'s check.' })
+export type Readiness = Static<typeof Readiness>
+
+const ERROR_DESCRIPTIONS = {
+  400: 'Invalid request; the message names the failing field.',
+  401: 'Missing, invalid or expired bearer token.',
+  403: 'The user\'s role in the tournament does not allow this.',
+  404: 'Not found.',
+  409: 'Conflicts with the current state (or the same Idempotency-Key is still in flight).',
+  422: 'The Idempotency-Key was used with another request body.',
+  500: 'Internal error (details are logged, not returned).'
+} as const
+
+/** Error responses of a route, each with the one error shape. */
+export function errors (...codes: Array<keyof typeof ERROR_DESCRIPTIONS>): Record<number, typeof ErrorRef> {
+  return Object.fromEntries(codes.map((code) => [code, Type.Ref('ErrorBody', { description: ERROR_DESCRIPTIONS[code] })]))
+}
+
+export { Certificate, MatchState, Payout, PayoutStatus }

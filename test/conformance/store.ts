@@ -1,0 +1,288 @@
+/**
+ * The Store contract (plugins/store/store.ts), run against every implementation: the memory store
+ * and PostgreSQL. Each test gets a fresh store holding `conformanceSeed()`.
+ */
+import type { Test } from 'tap'
+import type { Certificate, Payout, Seed } from '../../schemas/common.js'
+import type { Store } from '../../plugins/store/store.js'
+
+export type StoreFactory = (t: Test, seed: Seed) => Promise<Store>
+
+const T0 = '2025-03-01T10:00:00.000Z'
+const T1 = '2025-03-01T10:30:00.000Z'
+
+export function conformanceSeed (): Seed {
+  return {
+    tournaments: [{ id: 't1', name: 'Spring Cup' }, { id: 't2', name: 'Other Cup' }],
+    members: [
+      { tournamentId: 't1', userId: 'u-org', role: 'organizer' },
+      { tournamentId: 't1', userId: 'u-a', role: 'participant' },
+      { tournamentId: 't1', userId: 'u-b', role: 'participant' },
+      { tournamentId: 't1', userId: 'u-fan', role: 'spectator' },
+      { tournamentId: 't2', userId: 'u-a', role: 'organizer' }
+    ],
+    matches: [
+      // Out of id order on purpose: listMatches sorts by id.
+      { id: 'm3', tournamentId: 't1', participants: ['u-a', 'u-b'], state: 'live', scores: { 'u-a': 2, 'u-b': 1 }, startedAt: T0 },
+      { id: 'm1', tournamentId: 't1', participants: ['u-a', 'u-b'], prize: { amount: 5000, currency: 'USD' } },
+      { id: 'm2', tournamentId: 't1', participants: ['u-b', 'u-a'], state: 'completed', winnerId: 'u-b', startedAt: T0, completedAt: T1 },
+      { id: 'm9', tournamentId: 't2', participants: ['u-x', 'u-y'] }
+    ]
+  }
+}
+
+let counter = 0
+const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`
+
+function certificateFor (matchId: string, userId = 'u-a'): Certificate {
+  return { id: unique('c'), code: unique('code'), tournamentId: 't1', tournamentName: 'Spring Cup', matchId, userId, scores: { 'u-a': 3, 'u-b': 1 }, issuedAt: T1 }
+}
+
+function payoutFor (matchId: string, userId = 'u-a', at = T1): Payout {
+  return { id: unique('p'), tournamentId: 't1', matchId, userId, amount: 5000, currency: 'USD', status: 'pending', createdAt: at, updatedAt: at }
+}
+
+const finalPatch = { state: 'completed' as const, scores: { 'u-a': 3, 'u-b': 1 }, winnerId: 'u-a', completedAt: T1 }
+
+export function storeSuite (t: Test, factory: StoreFactory): void {
+  const fresh = (t: Test) => factory(t, conformanceSeed())
+
+  t.test('tournaments, roles and members', async (t) => {
+    const store = await fresh(t)
+    t.same(await store.getTournament('t1'), { id: 't1', name: 'Spring Cup' })
+    t.equal(await store.getTournament('nope'), undefined)
+    t.equal(await store.getRole('t1', 'u-org'), 'organizer')
+    t.equal(await store.getRole('t2', 'u-a'), 'organizer', 'roles are per tournament')
+    t.equal(await store.getRole('t1', 'u-x'), undefined)
+    const members = await store.listMembers('t1')
+    t.same(members.map((m) => m.userId).sort(), ['u-a', 'u-b', 'u-fan', 'u-org'])
+    t.same(members.find((m) => m.userId === 'u-fan'), { tournamentId: 't1', userId: 'u-fan', role: 'spectator' })
+    t.same(await store.listMembers('nope'), [])
+  })
+
+  t.test('matches: seed defaults, every field, ordered lists', async (t) => {
+    const store = await fresh(t)
+    t.same(await store.getMatch('m1'), {
+      id: 'm1',
+      tournamentId: 't1',
+      state: 'scheduled',
+      participants: ['u-a', 'u-b'],
+      scores: { 'u-a': 0, 'u-b': 0 },
+      winnerId: null,
+      version: 0,
+      prize: { amount: 5000, currency: 'USD' }
+    })
+    t.same(await store.getMatch('m2'), {
+      id: 'm2',
+      tournamentId: 't1',
+      state: 'completed',
+      participants: ['u-b', 'u-a'],
+      scores: { 'u-b': 0, 'u-a': 0 },
+      winnerId: 'u-b',
+      version: 0,
+      startedAt: T0,
+      completedAt: T1
+    })
+    t.same((await store.getMatch('m2'))!.participants, ['u-b', 'u-a'], 'participant order is kept')
+    t.equal(await store.getMatch('nope'), undefined)
+    t.same((await store.listMatches('t1')).map((m) => m.id), ['m1', 'm2', 'm3'])
+    t.same(await store.listMatches('nope'), [])
+  })
+
+  t.test('reads are copies: changing a returned object changes nothing stored', async (t) => {
+    const store = await fresh(t)
+    const match = (await store.getMatch('m3'))!
+    match.scores['u-a'] = 99
+    match.participants.push('u-z')
+    match.state = 'cancelled'
+    t.same(await store.getMatch('m3'), { ...(await store.getMatch('m3'))!, scores: { 'u-a': 2, 'u-b': 1 }, participants: ['u-a', 'u-b'], state: 'live' })
+    const [listed] = await store.listMatches('t1')
+    listed!.scores['u-a'] = 42
+    t.equal((await store.getMatch('m1'))!.scores['u-a'], 0)
+  })
+
+  t.test('updateMatch: a compare-and-set on version', async (t) => {
+    const store = await fresh(t)
+    const started = await store.updateMatch('m1', 0, { state: 'live', startedAt: T0 })
+    t.match(started, { id: 'm1', state: 'live', startedAt: T0, version: 1 })
+    t.same(await store.getMatch('m1'), started, 'the result is what is stored')
+    t.equal(await store.updateMatch('m1', 0, { state: 'cancelled' }), undefined, 'a stale version changes nothing')
+    t.equal((await store.getMatch('m1'))!.state, 'live')
+    const scored = await store.updateMatch('m1', 1, { scores: { 'u-a': 4, 'u-b': 2 } })
+    t.same(scored!.scores, { 'u-a': 4, 'u-b': 2 })
+    t.equal(scored!.version, 2)
+    t.equal(scored!.state, 'live', 'fields outside the patch stay')
+    const won = await store.updateMatch('m1', 2, { state: 'completed', winnerId: 'u-a', completedAt: T1 })
+    t.match(won, { winnerId: 'u-a', completedAt: T1, startedAt: T0, version: 3 })
+    const cleared = await store.updateMatch('m1', 3, { winnerId: null })
+    t.equal(cleared!.winnerId, null, 'winnerId can be cleared')
+    t.equal(await store.updateMatch('nope', 0, { state: 'live' }), undefined)
+    const empty = await store.updateMatch('m1', 4, {})
+    t.equal(empty!.version, 5, 'an empty patch still bumps the version')
+  })
+
+  t.test('updateMatch race: of 20 writers on one version, exactly one wins', async (t) => {
+    const store = await fresh(t)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.updateMatch('m3', 0, { scores: { 'u-a': i, 'u-b': 0 } })))
+    const winners = results.filter((r) => r !== undefined)
+    t.equal(winners.length, 1)
+    const stored = (await store.getMatch('m3'))!
+    t.equal(stored.version, 1)
+    t.same(stored.scores, winners[0]!.scores)
+  })
+
+  t.test('completeMatch writes the match, the certificate and the payout together', async (t) => {
+    const store = await fresh(t)
+    const certificate = certificateFor('m1')
+    const payout = payoutFor('m1')
+    const done = await store.completeMatch('m1', 0, finalPatch, certificate, payout)
+    t.match(done, { id: 'm1', state: 'completed', winnerId: 'u-a', version: 1, completedAt: T1 })
+    t.same(await store.getCertificate(certificate.id), certificate)
+    t.same(await store.getCertificateByCode(certificate.code), certificate)
+    t.same(await store.getCertificateByMatch('m1'), certificate)
+    t.same(await store.getPayout(payout.id), payout)
+    t.same(await store.getPayoutByMatch('m1'), payout)
+    t.same(await store.listPayouts('t1'), [payout])
+    t.same(await store.listPayouts('t2'), [])
+    t.equal(await store.getCertificate('nope'), undefined)
+    t.equal(await store.getCertificateByCode('nope'), undefined)
+    t.equal(await store.getCertificateByMatch('m3'), undefined)
+    t.equal(await store.getPayout('nope'), undefined)
+    t.equal(await store.getPayoutByMatch('m3'), undefined)
+  })
+
+  t.test('completeMatch without a payout writes none; the certificate is a copy', async (t) => {
+    const store = await fresh(t)
+    const certificate = certificateFor('m3')
+    t.ok(await store.completeMatch('m3', 0, finalPatch, certificate))
+    certificate.scores['u-a'] = 100
+    t.equal((await store.getCertificateByMatch('m3'))!.scores['u-a'], 3)
+    t.equal(await store.getPayoutByMatch('m3'), undefined)
+    t.same(await store.listPayouts('t1'), [])
+    const read = (await store.getCertificate((await store.getCertificateByMatch('m3'))!.id))!
+    read.scores['u-a'] = 7
+    t.equal((await store.getCertificateByMatch('m3'))!.scores['u-a'], 3)
+  })
+
+  t.test('completeMatch on a stale version writes nothing at all', async (t) => {
+    const store = await fresh(t)
+    await store.updateMatch('m1', 0, { state: 'live' })
+    const certificate = certificateFor('m1')
+    const payout = payoutFor('m1')
+    t.equal(await store.completeMatch('m1', 0, finalPatch, certificate, payout), undefined)
+    t.equal(await store.getCertificate(certificate.id), undefined)
+    t.equal(await store.getPayout(payout.id), undefined)
+    t.equal((await store.getMatch('m1'))!.state, 'live')
+    t.equal(await store.completeMatch('nope', 0, finalPatch, certificateFor('nope')), undefined)
+  })
+
+  t.test('completeMatch race: of 10 finalizes on one version, one match change, one certificate, one payout', async (t) => {
+    const store = await fresh(t)
+    const attempts = Array.from({ length: 10 }, () => ({ certificate: certificateFor('m1'), payout: payoutFor('m1') }))
+    const results = await Promise.all(attempts.map((a) => store.completeMatch('m1', 0, finalPatch, a.certificate, a.payout)))
+    t.equal(results.filter((r) => r !== undefined).length, 1)
+    const won = attempts[results.findIndex((r) => r !== undefined)]!
+    t.same(await store.getCertificateByMatch('m1'), won.certificate)
+    t.same(await store.listPayouts('t1'), [won.payout])
+    for (const a of attempts.filter((a) => a !== won)) t.equal(await store.getCertificate(a.certificate.id), undefined)
+  })
+
+  t.test('payouts: listed in creation order; first certificate and payout of a match', async (t) => {
+    const store = await fresh(t)
+    const first = payoutFor('m1', 'u-a', T0)
+    const second = payoutFor('m3', 'u-b', T1)
+    const firstCertificate = certificateFor('m1')
+    await store.completeMatch('m1', 0, finalPatch, firstCertificate, first)
+    await store.completeMatch('m3', 0, finalPatch, certificateFor('m3'), second)
+    // A disputed, then re-finalized match gets another certificate and payout; lookups by match give the first.
+    await store.updateMatch('m1', 1, { state: 'disputed' })
+    await store.completeMatch('m1', 2, finalPatch, certificateFor('m1'), payoutFor('m1'))
+    t.same((await store.listPayouts('t1')).slice(0, 2).map((p) => p.id), [first.id, second.id])
+    t.equal((await store.listPayouts('t1')).length, 3)
+    t.equal((await store.getPayoutByMatch('m1'))!.id, first.id)
+    t.equal((await store.getCertificateByMatch('m1'))!.id, firstCertificate.id)
+  })
+
+  t.test('setPayoutStatus: a compare-and-set on status', async (t) => {
+    const store = await fresh(t)
+    const payout = payoutFor('m1')
+    await store.completeMatch('m1', 0, finalPatch, certificateFor('m1'), payout)
+    t.equal(await store.setPayoutStatus(payout.id, 'approved', 'rejected'), undefined, 'wrong from: nothing changes')
+    const approved = await store.setPayoutStatus(payout.id, 'pending', 'approved')
+    t.match(approved, { id: payout.id, status: 'approved', amount: 5000, currency: 'USD', createdAt: payout.createdAt })
+    t.notOk('reason' in approved!, 'no reason unless given')
+    t.ok(Date.parse(approved!.updatedAt) >= Date.parse(payout.updatedAt), 'updatedAt moves')
+    t.same(await store.getPayout(payout.id), approved)
+    t.equal(await store.setPayoutStatus(payout.id, 'pending', 'rejected', 'late'), undefined)
+    t.equal(await store.setPayoutStatus('nope', 'pending', 'approved'), undefined)
+
+    const other = payoutFor('m3')
+    await store.completeMatch('m3', 0, finalPatch, certificateFor('m3'), other)
+    const rejected = await store.setPayoutStatus(other.id, 'pending', 'rejected', 'fraud check failed')
+    t.match(rejected, { status: 'rejected', reason: 'fraud check failed' })
+    const read = (await store.getPayout(other.id))!
+    read.reason = 'changed'
+    t.equal((await store.getPayout(other.id))!.reason, 'fraud check failed', 'reads are copies')
+  })
+
+  t.test('setPayoutStatus race: of 20 approvals, exactly one applies', async (t) => {
+    const store = await fresh(t)
+    const payout = payoutFor('m1')
+    await store.completeMatch('m1', 0, finalPatch, certificateFor('m1'), payout)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      store.setPayoutStatus(payout.id, 'pending', i % 2 === 0 ? 'approved' : 'rejected', i % 2 === 0 ? undefined : 'no')))
+    const applied = results.filter((r) => r !== undefined)
+    t.equal(applied.length, 1)
+    t.equal((await store.getPayout(payout.id))!.status, applied[0]!.status)
+  })
+
+  t.test('idempotency: started, in flight, mismatch, done; scoped per user', async (t) => {
+    const store = await fresh(t)
+    const ttl = 60_000
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl), { state: 'started' })
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl), { state: 'in_flight' })
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f2', ttl), { state: 'mismatch' })
+    t.same(await store.beginIdempotent('u-other', 'k1', 'f2', ttl), { state: 'started' }, 'another user\'s key of the same name is another key')
+    const response = { statusCode: 200, body: { payout: { id: 'p1', status: 'approved' }, list: [1, 2] } }
+    await store.finishIdempotent('u-org', 'k1', response)
+    const done = await store.beginIdempotent('u-org', 'k1', 'f1', ttl)
+    t.same(done, { state: 'done', response })
+    if (done.state === 'done') (done.response.body as { list: number[] }).list.push(3)
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl), { state: 'done', response }, 'replays are copies')
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f2', ttl), { state: 'mismatch' }, 'a finished key still refuses another body')
+    await store.finishIdempotent('u-org', 'never-begun', response)
+    t.same(await store.beginIdempotent('u-org', 'never-begun', 'f1', ttl), { state: 'started' }, 'finishing an unknown key creates nothing')
+  })
+
+  t.test('idempotency: an abandoned key can be claimed again', async (t) => {
+    const store = await fresh(t)
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000), { state: 'started' })
+    await store.abandonIdempotent('u-org', 'k')
+    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000), { state: 'started' }, 'even with another body')
+    await store.abandonIdempotent('u-org', 'unknown')
+  })
+
+  t.test('idempotency: a record older than the TTL is forgotten', async (t) => {
+    const store = await fresh(t)
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000), { state: 'started' })
+    await store.finishIdempotent('u-org', 'k', { statusCode: 409, body: { code: 'x' } })
+    // A real wait: the TTL is measured by the store's own clock (the database's, for PostgreSQL).
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 10), { state: 'started' })
+    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000), { state: 'in_flight' }, 'the new claim replaced the old record')
+  })
+
+  t.test('idempotency race: of 50 concurrent begins with one key, exactly one starts', async (t) => {
+    const store = await fresh(t)
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.beginIdempotent('u-org', 'race', 'f', 60_000)))
+    t.equal(results.filter((r) => r.state === 'started').length, 1)
+    t.equal(results.filter((r) => r.state === 'in_flight').length, 49)
+  })
+
+  t.test('ping answers; close is idempotent', async (t) => {
+    const store = await fresh(t)
+    await t.resolves(store.ping())
+    await store.close()
+    await t.resolves(store.close())
+  })
+}

@@ -1,0 +1,130 @@
+/**
+ * Rooms and a connection's back-pressure bookkeeping, over a fake socket: the orderings that
+ * real sockets reach only by chance are driven here one step at a time.
+ */
+import { EventEmitter } from 'node:events'
+import t from 'tap'
+import type { FastifyBaseLogger } from 'fastify'
+import type { WebSocket } from 'ws'
+import type { MatchEvents } from '../../../plugins/broadcast/index.js'
+import type { EventHandler, ResyncHandler } from '../../../plugins/broadcast/broker.js'
+import { Connection } from '../../../plugins/connection.js'
+import { Rooms, type RoomMember } from '../../../plugins/rooms.js'
+import type { MatchEvent } from '../../../schemas/messages.js'
+
+class FakeSocket extends EventEmitter {
+  bufferedAmount = 0
+  sent: string[] = []
+  pings: Array<(err?: Error) => void> = []
+  closedWith: [number, string] | undefined
+  send (data: string): void { this.sent.push(data) }
+  ping (_data: unknown, _mask: unknown, cb: (err?: Error) => void): void { this.pings.push(cb) }
+  close (code: number, reason: string): void {
+    this.closedWith = [code, reason]
+    setImmediate(() => this.emit('close'))
+  }
+
+  terminate (): void { this.emit('close') }
+}
+
+const log = { error () {} } as unknown as FastifyBaseLogger
+
+function ev (seq: number, matchId = 'm1'): MatchEvent {
+  return { type: 'score_updated', matchId, seq, ts: '2030-01-01T00:00:00.000Z', data: { scores: { 'u-a': seq } } }
+}
+
+function setup () {
+  const subs = new Map<string, { handler: EventHandler, resync: ResyncHandler }>()
+  const events = {
+    subscribe: (matchId: string, handler: EventHandler, resync: ResyncHandler) => {
+      subs.set(matchId, { handler, resync })
+      return () => subs.delete(matchId)
+    }
+  } as unknown as MatchEvents
+  const socket = new FakeSocket()
+  const conn = new Connection(socket as unknown as WebSocket, log, 100, { highWaterMark: 10, hardLimit: 100, graceMs: 10_000 })
+  const rooms = new Rooms(events)
+  const resyncs: string[] = []
+  const member = (matchId: string): RoomMember => ({
+    connection: conn,
+    held: [],
+    resync: async () => {
+      resyncs.push(matchId)
+      conn.lastSeq.set(matchId, 100)
+    }
+  })
+  return { subs, socket, conn, rooms, resyncs, member }
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve))
+
+t.test('a batch that overlaps what a socket already has: only the newer events are sent', async (t) => {
+  const { subs, socket, conn, rooms, member } = setup()
+  const m = member('m1')
+  rooms.join('m1', m)
+  conn.lastSeq.set('m1', 2)
+  rooms.release('m1', m)
+  rooms.release('m1', m)
+  subs.get('m1')!.handler([ev(2), ev(3)])
+  t.same(socket.sent.map((s) => JSON.parse(s).seq), [3])
+})
+
+t.test('one socket behind on two matches: one drain probe, then each match resyncs', async (t) => {
+  const { subs, socket, rooms, resyncs, member } = setup()
+  const a = member('m1')
+  const b = member('m2')
+  rooms.join('m1', a)
+  rooms.join('m2', b)
+  rooms.release('m1', a)
+  rooms.release('m2', b)
+  socket.bufferedAmount = 50
+  subs.get('m1')!.handler([ev(1)])
+  subs.get('m2')!.handler([ev(1, 'm2')])
+  subs.get('m1')!.handler([ev(2)])
+  t.same(socket.sent, [], 'skipped')
+  t.equal(socket.pings.length, 1, 'one probe for the socket')
+  socket.bufferedAmount = 0
+  socket.pings[0]!()
+  await settle()
+  t.same(resyncs, ['m1', 'm2'])
+  subs.get('m1')!.handler([ev(101)])
+  t.same(socket.sent.map((s) => JSON.parse(s).seq), [101], 'live again after the resync')
+})
+
+t.test('a resync asked for while the member is joining is owed until it is released', async (t) => {
+  const { subs, rooms, resyncs, member } = setup()
+  const m = member('m1')
+  rooms.join('m1', m)
+  subs.get('m1')!.resync()
+  t.same(resyncs, [], 'not while the join snapshot is being taken')
+  rooms.release('m1', m)
+  await settle()
+  t.same(resyncs, ['m1'], 'right after it')
+})
+
+t.test('a closing connection is not resynced; a probe answered after close does nothing', async (t) => {
+  const { subs, socket, conn, rooms, resyncs, member } = setup()
+  const m = member('m1')
+  rooms.join('m1', m)
+  rooms.release('m1', m)
+  socket.bufferedAmount = 50
+  subs.get('m1')!.handler([ev(1)])
+  conn.close({ code: 4012, reason: 'slow_consumer', reconnect: 'yes' })
+  subs.get('m1')!.resync()
+  socket.pings[0]!(new Error('closed'))
+  await conn.whenClosed()
+  await conn.whenClosed()
+  t.same(resyncs, [])
+  t.same(socket.closedWith, [4012, 'slow_consumer'])
+})
+
+t.test('a connection queues messages until it is ready, then handles them in order', async (t) => {
+  const { socket, conn } = setup()
+  const seen: string[] = []
+  socket.emit('message', Buffer.from('a'), false)
+  conn.ready(async (data) => { seen.push(data.toString()) })
+  conn.ready(async () => { seen.push('never') })
+  socket.emit('message', Buffer.from('b'), false)
+  await settle()
+  t.same(seen, ['a', 'b'])
+})

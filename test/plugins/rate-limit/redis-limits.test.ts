@@ -1,0 +1,113 @@
+/**
+ * The limits shared through a real redis-server: several instances, Redis dying and coming back.
+ */
+import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
+import { limiterStatus, type MatchcastOptions } from '../../../index.js'
+import { as, client, collectLogs, startApp, testSeed, until, type Client } from '../../helper.js'
+import { sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
+
+/** A listening app with its log lines captured. */
+async function start (t: Test, options: Partial<MatchcastOptions>) {
+  const { lines, logger } = collectLogs()
+  const { app, wsUrl } = await startApp(t, options, testSeed(), { logger })
+  return { app, wsUrl, lines, logged: (re: RegExp) => lines.filter((l) => re.test(l.msg)) }
+}
+
+async function admitted (c: Client): Promise<void> {
+  const snapshot = await c.next()
+  if (snapshot.type !== 'snapshot') throw new Error(`expected a snapshot, got ${JSON.stringify(snapshot)}`)
+}
+
+async function inspect (t: Test, url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true })
+  redis.on('error', () => {})
+  await redis.connect()
+  t.teardown(() => redis.quit().catch(() => redis.disconnect()))
+  return redis
+}
+
+const FALLBACK = /fall back to per-instance memory/
+const RESTORED = /shared through Redis again/
+
+t.test('two instances on one Redis share connection slots and the message bucket', async (t) => {
+  const url = await sharedRedisUrl(t)
+  const keyPrefix = uniquePrefix()
+  const rateLimit = { maxConnectionsPerUser: 2, messagesPerSecond: 0.5, burst: 3 }
+  const a = await start(t, { redis: url, keyPrefix, rateLimit })
+  const b = await start(t, { redis: url, keyPrefix, rateLimit })
+  t.same(limiterStatus(a.app), { mode: 'redis', degraded: false })
+  const a1 = client(t, a.wsUrl, '/ws/matches/m1', as('u-a'))
+  await admitted(a1)
+  const b1 = client(t, b.wsUrl, '/ws/matches/m1', as('u-a'))
+  await admitted(b1)
+  const b2 = client(t, b.wsUrl, '/ws/matches/m3', as('u-a'))
+  t.same(await b2.closeInfo(), { code: 4008, reason: 'too_many_connections' }, 'the slot held on A counts on B')
+  await a1.close()
+  await until(() => a.app.matchcast.connections.size === 0)
+  const b3 = client(t, b.wsUrl, '/ws/matches/m3', as('u-a'))
+  await admitted(b3)
+  await b1.ping()
+  await b3.ping()
+  await b1.ping()
+  b3.send({ type: 'ping' })
+  t.equal((await b3.closeInfo()).code, 4009, 'the fourth message of the user, over both sockets, is over the burst of 3')
+  const other = client(t, a.wsUrl, '/ws/matches/m1', as('u-b'))
+  await admitted(other)
+  await other.ping()
+})
+
+t.test('Redis killed: limits fall back to memory within the timeout, logged once; restored after restart', async (t) => {
+  const redis = await startRedis(t)
+  const { app, wsUrl, logged } = await start(t, {
+    redis: redis.url,
+    rateLimit: { maxConnectionsPerUser: 2, redisTimeoutMs: 100, redisProbeIntervalMs: 50, burst: 100, messagesPerSecond: 100 }
+  })
+  const c1 = client(t, wsUrl, '/ws/matches/m1', as('u-a'))
+  await admitted(c1)
+  await c1.ping()
+
+  await redis.kill()
+  const started = Date.now()
+  await c1.ping()
+  t.ok(Date.now() - started < 1000, `a message during the outage is answered at once (${Date.now() - started} ms)`)
+  for (let i = 0; i < 5; i++) await c1.ping()
+  t.same(limiterStatus(app), { mode: 'memory', degraded: true })
+  // Admission as the rooms do it (a new room socket also needs the event sequence, from Redis).
+  const { limiter } = app.matchcast
+  t.equal(await limiter.acquireConnection('u-a', 'during-outage'), true)
+  t.equal(await limiter.acquireConnection('u-a', 'one-too-many'), false, 'limits still hold, per instance: the slot taken under Redis counts too')
+  t.equal(logged(FALLBACK).length, 1, 'the switch is logged once')
+  t.equal(logged(FALLBACK)[0]!.level, 40, 'as a warning')
+
+  await redis.restart()
+  await until(() => app.matchcast.limiter.mode === 'redis', 5000)
+  t.equal(logged(RESTORED).length, 1, 'the return is logged once')
+  await c1.ping()
+  const inspector = await inspect(t, redis.url)
+  t.same((await inspector.zrange('matchcast:limit-conns:u-a', '0', '-1')).includes('during-outage'), true,
+    'the slot admitted in memory now counts in Redis')
+  await limiter.releaseConnection('u-a', 'during-outage')
+  t.same((await inspector.zrange('matchcast:limit-conns:u-a', '0', '-1')).includes('during-outage'), false, 'and is released there')
+  t.equal(logged(FALLBACK).length, 1)
+})
+
+t.test('Redis hanging (SIGSTOP): no message waits longer than redisTimeoutMs', async (t) => {
+  const redis = await startRedis(t)
+  const inspector = await inspect(t, redis.url)
+  const pid = Number(/process_id:(\d+)/.exec(await inspector.info('server'))![1])
+  const { app, wsUrl, logged } = await start(t, { redis: redis.url, rateLimit: { redisTimeoutMs: 100, redisProbeIntervalMs: 50 } })
+  const c = client(t, wsUrl, '/ws/matches/m1', as('u-a'))
+  await admitted(c)
+  process.kill(pid, 'SIGSTOP')
+  t.teardown(() => { try { process.kill(pid, 'SIGCONT') } catch {} })
+  const started = Date.now()
+  await c.ping()
+  const waited = Date.now() - started
+  t.ok(waited < 400, `answered after ${waited} ms`)
+  t.equal(app.matchcast.limiter.mode, 'memory')
+  t.equal(logged(FALLBACK).length, 1)
+  process.kill(pid, 'SIGCONT')
+  await until(() => app.matchcast.limiter.mode === 'redis', 5000)
+  await c.ping()
+})

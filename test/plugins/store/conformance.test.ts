@@ -1,0 +1,12 @@
+import t from 'tap'
+import { memoryStore } from '../../../plugins/store/memory-store.js'
+import { storeSuite } from '../../conformance/store.js'
+import { pgStore } from '../../postgres.js'
+
+t.test('memory store', async (t) => {
+  storeSuite(t, async (_t, seed) => memoryStore(seed))
+})
+
+t.test('PostgreSQL store (a fresh schema per test)', async (t) => {
+  storeSuite(t, (t, seed) => pgStore(t, seed))
+})
