@@ -18,7 +18,10 @@ export interface TimerApi {
 }
 
 export interface BatcherOptions {
-  /** Milliseconds a window stays open; 0 or less flushes every event on its own at once. */
+  /**
+   * Milliseconds a window stays open. 0 or less sends each event at once, except that events
+   * arriving while the match's previous batch is still being published go out together next.
+   */
   windowMs: number
   /** A window holding this many events flushes before its time. */
   maxBatch: number
@@ -69,8 +72,12 @@ export class Batcher {
     const key = coalesceKey(event)
     if (key !== undefined) window.events = window.events.filter((e) => coalesceKey(e) !== key)
     window.events.push(event)
-    if (TERMINAL_EVENTS.has(event.type) || this.#options.windowMs <= 0 || window.events.length >= this.#options.maxBatch) {
+    if (TERMINAL_EVENTS.has(event.type) || window.events.length >= this.#options.maxBatch) {
       this.#flush(matchId)
+    } else if (this.#options.windowMs <= 0) {
+      // No window: send at once, unless the match's previous batch is still being published;
+      // then what arrives meanwhile goes out together as soon as it is (see #flush).
+      if (!this.#chains.has(matchId)) this.#flush(matchId)
     } else if (window.timer === undefined) {
       window.timer = this.#timers.setTimeout(() => this.#flush(matchId), this.#options.windowMs)
     }
@@ -87,7 +94,10 @@ export class Batcher {
       .then(() => this.#options.flush(matchId, events))
       .catch((err: unknown) => this.#options.onError(err, matchId))
       .finally(() => {
-        if (this.#chains.get(matchId) === next) this.#chains.delete(matchId)
+        if (this.#chains.get(matchId) !== next) return
+        this.#chains.delete(matchId)
+        // Without a window, events that arrived during this flush were held for the next one.
+        if (this.#options.windowMs <= 0 && this.#windows.has(matchId)) this.#flush(matchId)
       })
     this.#chains.set(matchId, next)
   }

@@ -111,6 +111,33 @@ t.test('windowMs 0 flushes every event on its own at once', async (t) => {
   t.equal(clock.scheduled, 0)
 })
 
+t.test('windowMs 0: events that arrive while the previous batch is being published go out together next', async (t) => {
+  const flushed: PendingEvent[][] = []
+  const pending: Array<() => void> = []
+  const batcher = new Batcher({
+    windowMs: 0,
+    maxBatch: 100,
+    flush: (_matchId, events) => new Promise<void>((resolve) => { flushed.push(events); pending.push(resolve) }),
+    onError: () => t.fail('no flush fails')
+  })
+  batcher.add('m1', reported)
+  await settle()
+  t.same(flushed, [[reported]], 'the first event goes at once')
+  batcher.add('m1', score(1))
+  batcher.add('m1', score(2))
+  batcher.add('m1', reported)
+  batcher.add('m2', score(9))
+  await settle()
+  t.same(flushed, [[reported], [score(9)]], 'm1 waits for its publish in flight; m2 is independent')
+  pending.shift()!()
+  await settle()
+  t.same(flushed[2], [score(2), reported], 'then everything that arrived meanwhile, coalesced, in one batch')
+  for (const resolve of pending.splice(0)) resolve()
+  await batcher.flushAll()
+  t.equal(flushed.length, 3)
+  t.equal(batcher.pending, 0)
+})
+
 t.test('maxBatch flushes a full window before its time', async (t) => {
   const { clock, flushed, batcher } = setup({ maxBatch: 2 })
   batcher.add('m1', reported)
