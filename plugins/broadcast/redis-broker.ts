@@ -61,7 +61,12 @@ interface WireBatch {
  * - When Redis is unreachable, `publish` rejects with `MATCHCAST_ERR_BROKER_UNAVAILABLE` and the
  *   match is remembered as lost: its next sequencing (or Redis coming back) starts a new epoch,
  *   so every subscriber on every instance resyncs from a snapshot instead of missing the change.
+ *   `position` then answers `UNAVAILABLE_EPOCH` (the match is marked lost the same way) and
+ *   `since` answers `undefined`, so rooms keep admitting clients from the store's state.
  */
+/** The epoch of a position read while Redis did not answer; never the epoch of a real sequence. */
+export const UNAVAILABLE_EPOCH = 'unavailable'
+
 export class RedisBroker implements Broker {
   readonly nodeId = randomUUID()
   readonly #client: Redis & PublishCommand
@@ -140,8 +145,9 @@ export class RedisBroker implements Broker {
 
   #watch (matchId: string): void {
     const gate = new SequenceGate({
-      position: () => this.position(matchId),
-      since: (afterSeq, epoch) => this.since(matchId, afterSeq, epoch)
+      // The gate reads the raw way: a failed read makes it stale until Redis answers again.
+      position: () => this.#position(matchId),
+      since: (afterSeq, epoch) => this.#since(matchId, afterSeq, epoch)
     }, {
       deliver: (events) => this.#local.deliver(matchId, events),
       resync: () => this.#local.resync(matchId),
@@ -217,12 +223,37 @@ export class RedisBroker implements Broker {
     this.#log.info({}, 'matchcast: Redis answers again; match events are sequenced')
   }
 
+  /**
+   * While Redis does not answer, the position is unknown: rooms still admit clients, with
+   * `UNAVAILABLE_EPOCH` and seq 0, and the match is remembered as lost, so Redis coming back
+   * starts a new epoch and those clients get a resync snapshot with the real sequence.
+   */
   async position (matchId: string): Promise<StreamPosition> {
+    try {
+      return await this.#position(matchId)
+    } catch (err) {
+      this.#lost.add(matchId)
+      this.#down(err)
+      return { epoch: UNAVAILABLE_EPOCH, seq: 0 }
+    }
+  }
+
+  async #position (matchId: string): Promise<StreamPosition> {
     const [epoch, seq] = await this.#run(matchId, false, [])
     return { epoch, seq }
   }
 
   async since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
+    try {
+      return await this.#since(matchId, afterSeq, epoch)
+    } catch (err) {
+      // History cannot be read: the client cannot resume, it resyncs from a snapshot instead.
+      this.#down(err)
+      return undefined
+    }
+  }
+
+  async #since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
     const stream = this.#stream(matchId)
     // One transaction, so the head and the history belong together.
     const [[, meta], [, list]] = (await this.#client.multi().hmget(stream, 'epoch', 'seq').lrange(`${stream}:history`, 0, -1).exec()) as

@@ -41,9 +41,14 @@ t.test('Redis killed mid-stream: no crash; commands apply; rooms resync when it 
   await org.ping()
   await fan.ping()
   t.same(eventsIn(org.unread[0] as Frame ?? {}), [], 'no event was sent')
-  // New rooms cannot learn the sequence: they are closed 1011 (reconnect after a back-off).
+  // New rooms cannot learn the sequence, but still admit clients from the store's state.
   const late = client(t, a.wsUrl, '/ws/matches/m2', as('u-fan'))
-  t.same(await late.closeInfo(), { code: 1011, reason: 'internal_error' })
+  t.match(await late.next(), { type: 'snapshot', matchId: 'm2', seq: 0, epoch: 'unavailable', match: { scores: { 'u-b': 2 } } })
+  // A client resuming cannot be replayed: it gets a snapshot too.
+  const resuming = client(t, b.wsUrl, `/ws/matches/m2?lastSeq=1&epoch=${String(epoch)}`, as('u-org2'))
+  t.match(await resuming.next(), { type: 'snapshot', matchId: 'm2', seq: 0, epoch: 'unavailable', resync: true })
+  const lateRoom = client(t, a.wsUrl, '/ws/tournaments/t1', as('u-fan'))
+  t.match(await lateRoom.next(), { type: 'snapshot', tournamentId: 't1', seqs: { m1: 0, m2: 0, m3: 0 } })
 
   await redis.restart()
   // Every room resyncs to the store's state (which holds the change made while Redis was down).
@@ -55,15 +60,18 @@ t.test('Redis killed mid-stream: no crash; commands apply; rooms resync when it 
       if (frame.type === 'snapshot' && m2Seq(frame) !== undefined) return frame
     }
   }
-  for (const c of [org, fan]) {
+  for (const c of [org, fan, late, resuming]) {
     const frame = await m2Snapshot(c)
     t.match(frame, { type: 'snapshot', matchId: 'm2', resync: true, match: { scores: { 'u-b': 2 } } })
     t.not(frame.epoch, epoch, 'a new epoch')
     lastSeen.set(c, frame)
   }
-  const frame = await m2Snapshot(room)
-  t.match(frame, { type: 'snapshot', tournamentId: 't1', resync: true, matches: [{ id: 'm2', scores: { 'u-b': 2 } }] })
-  lastSeen.set(room, frame)
+  for (const c of [room, lateRoom]) {
+    const frame = await m2Snapshot(c)
+    t.match(frame, { type: 'snapshot', tournamentId: 't1', resync: true, matches: [{ id: 'm2', scores: { 'u-b': 2 } }] })
+    t.ok(m2Seq(frame)! > 0 || frame.matches !== undefined, 'the real sequence')
+    lastSeen.set(c, frame)
+  }
   await until(() => a.app.matchcast.redis!.client.status === 'ready', 5000)
 
   // Recovery: new events flow with contiguous seqs after the last snapshot or event each socket
