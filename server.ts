@@ -56,16 +56,12 @@ function boolean (env: Env, name: string): boolean | undefined {
   return value === 'true' || value === '1'
 }
 
-function text (env: Env, name: string): string | undefined {
-  return read(env, name)
-}
-
 type Parser = (env: Env, name: string) => number | boolean | string | undefined
 
 /** Environment variable → option path and parser, for every option the demo server exposes. */
 export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], Parser]>> = {
-  REDIS_URL: [['redis'], text],
-  MATCHCAST_KEY_PREFIX: [['keyPrefix'], text],
+  REDIS_URL: [['redis'], read],
+  MATCHCAST_KEY_PREFIX: [['keyPrefix'], read],
   MATCHCAST_BATCH_WINDOW_MS: [['batching', 'windowMs'], integer],
   MATCHCAST_BATCH_MAX: [['batching', 'maxBatch'], integer],
   MATCHCAST_HISTORY_SIZE: [['history', 'size'], integer],

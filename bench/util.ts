@@ -1,7 +1,8 @@
 /** Small helpers shared by the benchmarks: percentiles, free ports, a private redis-server. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
+import { freePort } from '../test/redis.js'
 
 export interface Summary { n: number, p50: number, p95: number, p99: number, mean: number }
 
@@ -12,16 +13,6 @@ export function summarize (values: number[]): Summary {
   const round = (v: number) => Math.round(v * 100) / 100
   const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length)
   return { n: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), mean: round(mean) }
-}
-
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 export interface BenchRedis { url: string, stop (): Promise<void> }

@@ -67,6 +67,14 @@ const plugin: FastifyPluginAsync = async (app) => {
     http.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
   })
 
+  // One child counter per frame type, looked up once: a send to every socket of a room must not
+  // hash a label object each time.
+  const sentByType = new Map<string, { inc (): void }>()
+  const countSent = (type: string) => {
+    let child = sentByType.get(type)
+    if (child === undefined) sentByType.set(type, child = framesOut.labels(type))
+    child.inc()
+  }
   // Frames are observed on the sockets themselves, so the room code needs no metrics calls.
   const observe = (socket: WebSocket, _request: IncomingMessage) => {
     opened.inc()
@@ -74,7 +82,7 @@ const plugin: FastifyPluginAsync = async (app) => {
     socket.once('close', (code: number) => closes.inc({ code: String(code) }))
     const send: Send = socket.send
     socket.send = function (this: WebSocket, data: Parameters<Send>[0], ...rest: unknown[]) {
-      framesOut.inc({ type: frameType(data) })
+      countSent(frameType(data))
       return (send as (...args: unknown[]) => void).call(this, data, ...rest)
     } as Send
   }

@@ -18,7 +18,8 @@ export interface RedisProcess {
   restart (): Promise<void>
 }
 
-async function freePort (): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort (): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')

@@ -138,27 +138,33 @@ function begin (conn: Connection, start: () => Promise<void>): void {
 const routes: FastifyPluginAsync = async (app) => {
   const { connections, store, matches, events } = app.matchcast
 
+  /**
+   * The match as it is now and the seq it reflects, which becomes the connection's position in
+   * the match (read in this order: the position first, so the match reflects at least it).
+   */
+  async function current (conn: Connection, matchId: string) {
+    const position = await events.position(matchId)
+    const match = (await store.getMatch(matchId))!
+    conn.lastSeq.set(matchId, position.seq)
+    return { ...position, match }
+  }
+
   app.get<{ Params: MatchParams, Querystring: MatchRoomQuery }>('/ws/matches/:matchId', {
     websocket: true,
     schema: { params: MatchParams, querystring: MatchRoomQuery }
   }, (socket, request) => {
     const conn = connections.open(socket, request.log)
     const { matchId } = request.params
-    let role: Role | undefined
-    /** Sends the match as it is now and makes its seq the connection's position in the match. */
-    const snapshot = async (resync: boolean) => {
-      const position = await events.position(matchId)
-      const match = (await store.getMatch(matchId))!
-      conn.send({ type: 'snapshot', matchId, seq: position.seq, epoch: position.epoch, role: role!, match, ...(resync && { resync: true as const }) })
-      conn.lastSeq.set(matchId, position.seq)
-    }
-    const member: RoomMember = { connection: conn, held: [], resync: () => snapshot(true) }
 
     begin(conn, async () => {
       const admitted = await admit(app, conn, request, () => store.getMatch(matchId))
       if (admitted === undefined) return
-      const actor = { userId: admitted.userId, role: admitted.role }
-      role = admitted.role
+      const { role } = admitted
+      const snapshot = async (resync: boolean) => {
+        const { seq, epoch, match } = await current(conn, matchId)
+        conn.send({ type: 'snapshot', matchId, seq, epoch, role, match, ...(resync && { resync: true as const }) })
+      }
+      const member: RoomMember = { connection: conn, held: [], resync: () => snapshot(true) }
       // Join first and hold live events, so none slips between the snapshot and going live.
       conn.onClose(connections.rooms.join(matchId, member))
       const { lastSeq, epoch } = request.query
@@ -170,7 +176,7 @@ const routes: FastifyPluginAsync = async (app) => {
         await snapshot(lastSeq !== undefined)
       }
       connections.rooms.release(matchId, member)
-      serve(app, conn, async (command) => { await matches.execute(matchId, actor, command) })
+      serve(app, conn, async (command) => { await matches.execute(matchId, admitted, command) })
     })
   })
 
@@ -187,10 +193,8 @@ const routes: FastifyPluginAsync = async (app) => {
       const list = await store.listMatches(tournamentId)
       // A resync of one match: a tournament snapshot holding just that match.
       const resyncMatch = async (id: string) => {
-        const position = await events.position(id)
-        const match = (await store.getMatch(id))!
-        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: [match], seqs: { [id]: position.seq }, resync: true })
-        conn.lastSeq.set(id, position.seq)
+        const { seq, match } = await current(conn, id)
+        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: [match], seqs: { [id]: seq }, resync: true })
       }
       const members = list.map((m) => {
         const member: RoomMember = { connection: conn, held: [], resync: () => resyncMatch(m.id) }

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import fastifyWebsocket from '@fastify/websocket'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import matchcast, { memoryStore } from '../../../index.js'
 import { SECRET, as, client, startApp, testSeed, until } from '../../helper.js'
 
@@ -105,16 +105,32 @@ t.test('allowedOrigins: another origin is refused with 403 before the upgrade; a
   t.match(await good.next(), { type: 'snapshot' })
 })
 
-t.test('a host that registered @fastify/websocket itself keeps it; rooms still shut down with 1001', async (t) => {
+async function hostApp (t: Test, websocketOptions: Record<string, unknown>) {
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(fastifyWebsocket)
-  await app.register(matchcast, { auth: { secret: SECRET }, store: memoryStore(testSeed()), heartbeat: { intervalMs: 0 }, closeGraceMs: 50 })
+  await app.register(fastifyWebsocket, websocketOptions)
+  await app.register(matchcast, { auth: { secret: SECRET }, store: memoryStore(testSeed()), batching: { windowMs: 60_000 }, heartbeat: { intervalMs: 0 }, closeGraceMs: 50 })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
-  const c = client(t, `ws://127.0.0.1:${port}`, '/ws/matches/m1', as('u-org'))
-  t.match(await c.next(), { type: 'snapshot' })
+  const org = client(t, `ws://127.0.0.1:${port}`, '/ws/matches/m2', as('u-org'))
+  const fan = client(t, `ws://127.0.0.1:${port}`, '/ws/matches/m2', as('u-fan'))
+  await org.next()
+  await fan.next()
+  org.send({ type: 'score.update', id: 1, scores: { 'u-b': 1 } })
+  t.same(await org.next(), { type: 'ack', id: 1 })
+  return { app, fan }
+}
+
+t.test('a host that registered @fastify/websocket itself keeps its preClose: it closes sockets first, without a code', async (t) => {
+  const { app, fan } = await hostApp(t, {})
   await app.close()
-  const { code } = await c.closeInfo()
-  t.ok(code === 1001 || code === 1005, `closed by the host's or matchcast's preClose (${code})`)
+  t.same(await fan.closeInfo(), { code: 1005, reason: '' })
+  t.notOk(fan.frames.some((f) => (f as { type: string }).type === 'score_updated'), 'the pending batch was not flushed to it')
+})
+
+t.test('a host that registered @fastify/websocket with a no-op preClose gets matchcast\'s shutdown: flush, then 1001', async (t) => {
+  const { app, fan } = await hostApp(t, { preClose: async () => {} })
+  await app.close()
+  t.match(await fan.next(), { type: 'score_updated', seq: 1 })
+  t.same(await fan.closeInfo(), { code: 1001, reason: 'shutdown' })
 })
