@@ -21,7 +21,7 @@ const md: string[] = ['# matchcast benchmark', '', `${String(report.date)} · No
 log('fan-out …')
 const fanout = await benchFanout(log)
 report.fanout = fanout
-md.push('## Fan-out (batching window 0 ms)', '', '| scenario | transport | sockets | events | deliveries/s | p50 ms | p95 ms | p99 ms |', '|---|---|---|---|---|---|---|---|')
+md.push('## Fan-out (batching window 0 ms; each row the median-throughput run of 3)', '', '| scenario | transport | sockets | events | deliveries/s | p50 ms | p95 ms | p99 ms |', '|---|---|---|---|---|---|---|---|')
 for (const r of fanout.results) md.push(`| ${r.scenario} | ${r.transport} | ${r.sockets} | ${r.events} | ${r.deliveriesPerSecond} | ${r.latencyMs.p50} | ${r.latencyMs.p95} | ${r.latencyMs.p99} |`)
 md.push('', '| scenario | transport | bare-loop throughput ÷ matchcast throughput | matchcast p50 ÷ bare p50 |', '|---|---|---|---|')
 for (const r of fanout.ratios) md.push(`| ${r.scenario} | ${r.transport} | ${r.throughputRatio}× | ${r.p50Ratio}× |`)

@@ -75,6 +75,16 @@ const plugin: FastifyPluginAsync = async (app) => {
     if (child === undefined) sentByType.set(type, child = framesOut.labels(type))
     child.inc()
   }
+  // A room sends one shared string to every socket: its type is read once, not once per socket.
+  let lastFrame: unknown
+  let lastType = ''
+  const typeOf = (data: unknown) => {
+    if (data !== lastFrame) {
+      lastFrame = data
+      lastType = frameType(data)
+    }
+    return lastType
+  }
   // Frames are observed on the sockets themselves, so the room code needs no metrics calls.
   const observe = (socket: WebSocket, _request: IncomingMessage) => {
     opened.inc()
@@ -82,7 +92,7 @@ const plugin: FastifyPluginAsync = async (app) => {
     socket.once('close', (code: number) => closes.inc({ code: String(code) }))
     const send: Send = socket.send
     socket.send = function (this: WebSocket, data: Parameters<Send>[0], ...rest: unknown[]) {
-      countSent(frameType(data))
+      countSent(typeOf(data))
       return (send as (...args: unknown[]) => void).call(this, data, ...rest)
     } as Send
   }
