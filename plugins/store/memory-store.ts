@@ -1,5 +1,5 @@
 import { Value } from 'typebox/value'
-import { InvalidOptionsError } from '../errors.js'
+import { InvalidOptionsError } from '../../lib/errors.js'
 import { Seed, type Certificate, type Match, type Member, type Payout, type PayoutStatus, type Role, type Tournament } from '../../schemas/common.js'
 import type { IdempotencyBegin, MatchPatch, StoredResponse, Store } from './store.js'
 

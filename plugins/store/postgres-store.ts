@@ -15,7 +15,7 @@
 import pg from 'pg'
 import { Value } from 'typebox/value'
 import { Seed, type Certificate, type Match, type Member, type Payout, type PayoutStatus, type Role, type Tournament } from '../../schemas/common.js'
-import { InvalidOptionsError } from '../errors.js'
+import { InvalidOptionsError } from '../../lib/errors.js'
 import type { IdempotencyBegin, MatchPatch, Store, StoredResponse } from './store.js'
 
 export const DEFAULT_SCHEMA = 'matchcast'

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { RedisBroker, publishScript } from '../../../plugins/broadcast/redis-broker.js'
-import { clientOptions } from '../../../plugins/redis.js'
+import { clientOptions } from '../../../plugins/redis/index.js'
 import { brokerSuite } from '../../conformance/broker.js'
 import { sharedRedisUrl, uniquePrefix } from '../../redis.js'
 

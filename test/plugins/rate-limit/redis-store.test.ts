@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { limiterStoreSuite } from '../../conformance/limiter-store.js'
 import { luaDirectory, RedisLimiterStore } from '../../../plugins/rate-limit/redis-store.js'
-import { clientOptions } from '../../../plugins/redis.js'
+import { clientOptions } from '../../../plugins/redis/index.js'
 import { sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
 
 const url = await sharedRedisUrl(t)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { summarize } from '../../../routes/matches/http.js'
+import { summarize } from '../../../routes/http/index.js'
 import { as, client } from '../../helper.js'
 import { bearer, finalizeM1, httpApp } from './setup.js'
 

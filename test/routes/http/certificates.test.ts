@@ -1,6 +1,6 @@
 import { PDFDocument } from 'pdf-lib'
 import t from 'tap'
-import { printable, renderCertificatePdf } from '../../../plugins/certificate-pdf.js'
+import { printable, renderCertificatePdf } from '../../../plugins/certificates/pdf.js'
 import { memoryStore } from '../../../plugins/store/memory-store.js'
 import { bearer, finalizeM1, httpApp, liveSeed } from './setup.js'
 

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import { errorHandler, toErrorBody } from '../../../plugins/error-handler.js'
-import { CommandError, ConflictError } from '../../../plugins/errors.js'
+import { errorHandler, toErrorBody } from '../../../routes/http/error-handler.js'
+import { CommandError, ConflictError } from '../../../lib/errors.js'
 import { httpApp } from './setup.js'
 
 t.test('CommandError codes map to HTTP statuses', async (t) => {

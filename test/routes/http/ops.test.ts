@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import matchcastMetrics, { frameType } from '../../../plugins/metrics.js'
+import matchcastMetrics, { frameType } from '../../../plugins/metrics/index.js'
 import { memoryStore } from '../../../plugins/store/memory-store.js'
 import { as, client } from '../../helper.js'
 import { startRedis } from '../../redis.js'

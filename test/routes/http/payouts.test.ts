@@ -1,7 +1,7 @@
 import t from 'tap'
 import { memoryStore } from '../../../plugins/store/memory-store.js'
 import type { Store } from '../../../plugins/store/store.js'
-import { canonical } from '../../../routes/matches/http.js'
+import { canonical } from '../../../routes/http/index.js'
 import { pgStore } from '../../postgres.js'
 import { appWithLogs, bearer, finalizeM1, httpApp, liveSeed } from './setup.js'
 

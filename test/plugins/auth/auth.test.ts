@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import t from 'tap'
-import matchcast, { matchcastAuth } from '../../index.js'
-import { SECRET, client, token } from '../helper.js'
+import matchcast, { matchcastAuth } from '../../../index.js'
+import { SECRET, client, token } from '../../helper.js'
 
 async function httpApp (t: Parameters<typeof client>[0]) {
   const app = Fastify()

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
-import type { ServerFrame } from '../schemas/messages.js'
-import { CloseCode, type CloseCodeInfo } from './errors.js'
+import type { ServerFrame } from '../../schemas/messages.js'
+import { CloseCode, type CloseCodeInfo } from '../../lib/errors.js'
 
 /** `init` until admitted (auth, membership, limits, snapshot), `ready` while serving, then `closing`. */
 export type ConnectionState = 'init' | 'ready' | 'closing'

@@ -3,8 +3,8 @@
  * A changed or truncated code fails verification; verifying needs only the public key.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
-import type { Certificate } from '../schemas/common.js'
-import { InvalidOptionsError } from './errors.js'
+import type { Certificate } from '../../schemas/common.js'
+import { InvalidOptionsError } from '../../lib/errors.js'
 
 export type CertificateFields = Omit<Certificate, 'code'>
 

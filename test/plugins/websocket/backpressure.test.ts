@@ -8,7 +8,7 @@ import t from 'tap'
 import type { WebSocket } from 'ws'
 import matchcast, { memoryStore } from '../../../index.js'
 import { SECRET, as, client, startApp, testSeed, until } from '../../helper.js'
-import { completed, eventsIn, readSeqs, reported } from './fixtures.js'
+import { completed, eventsIn, readSeqs, reported } from '../broadcast/fixtures.js'
 
 type Frame = Record<string, unknown>
 

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
-import type { Auth } from './auth.js'
-import type { MatchEvents } from './broadcast/index.js'
-import type { Limiter } from './rate-limit/index.js'
-import type { MatchService } from './matches.js'
-import type { Store } from './store/store.js'
-import type { ConnectionRegistry } from './websocket.js'
+import type { Auth } from '../plugins/auth/index.js'
+import type { MatchEvents } from '../plugins/broadcast/index.js'
+import type { Limiter } from '../plugins/rate-limit/index.js'
+import type { MatchService } from '../plugins/matches/index.js'
+import type { Store } from '../plugins/store/store.js'
+import type { ConnectionRegistry } from '../plugins/websocket/index.js'
 
 /** What the matchcast plugins hang on `app.matchcast`, one field per plugin. */
 export interface MatchcastNamespace {

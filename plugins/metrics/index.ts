@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
-import { namespace } from './namespace.js'
+import { namespace } from '../../lib/namespace.js'
 
 /** Seconds; HTTP latency buckets from 1 ms to 5 s. */
 export const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -14,7 +14,7 @@ export interface MatchcastMetrics {
   readonly registry: Registry
 }
 
-declare module './namespace.js' {
+declare module '../../lib/namespace.js' {
   interface MatchcastNamespace {
     /** matchcast-metrics */
     metrics: MatchcastMetrics

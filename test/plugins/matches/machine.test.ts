@@ -1,7 +1,7 @@
 import t from 'tap'
-import { RULES, decide, decideWinner, mayIssue, type Actor } from '../../plugins/match-machine.js'
-import type { Match, MatchState } from '../../schemas/common.js'
-import type { MatchCommand } from '../../schemas/messages.js'
+import { RULES, decide, decideWinner, mayIssue, type Actor } from '../../../plugins/matches/machine.js'
+import type { Match, MatchState } from '../../../schemas/common.js'
+import type { MatchCommand } from '../../../schemas/messages.js'
 
 const now = new Date('2026-01-02T03:04:05.000Z')
 const match = (state: MatchState): Match => ({ id: 'm', tournamentId: 't', state, participants: ['a', 'b'], scores: { a: 0, b: 0 }, winnerId: null, version: 3 })

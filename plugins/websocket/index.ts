@@ -3,11 +3,11 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fas
 import fp from 'fastify-plugin'
 import { Type, type Static } from 'typebox'
 import type { WebSocket } from 'ws'
-import { SUBPROTOCOL } from './auth.js'
+import { SUBPROTOCOL } from '../auth/index.js'
 import { Connection, DEFAULT_BACKPRESSURE } from './connection.js'
-import { CloseCode, ForbiddenError, InvalidOptionsError, type CloseCodeInfo } from './errors.js'
-import { namespace } from './namespace.js'
-import { parseOptions, type OptionsInput } from './options.js'
+import { CloseCode, ForbiddenError, InvalidOptionsError, type CloseCodeInfo } from '../../lib/errors.js'
+import { namespace } from '../../lib/namespace.js'
+import { parseOptions, type OptionsInput } from '../../lib/options.js'
 import { Rooms } from './rooms.js'
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 25_000

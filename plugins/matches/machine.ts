@@ -2,10 +2,10 @@
  * The match state machine: which role may send which command, from which state, and what it
  * changes. Pure: no I/O, no clock (the caller passes `now`), no Fastify.
  */
-import type { Match, MatchState, Role, Scores } from '../schemas/common.js'
-import type { MatchCommand, PendingEvent } from '../schemas/messages.js'
-import { CommandError } from './errors.js'
-import type { MatchPatch } from './store/store.js'
+import type { Match, MatchState, Role, Scores } from '../../schemas/common.js'
+import type { MatchCommand, PendingEvent } from '../../schemas/messages.js'
+import { CommandError } from '../../lib/errors.js'
+import type { MatchPatch } from '../store/store.js'
 
 export interface Actor {
   userId: string

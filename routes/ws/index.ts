@@ -6,10 +6,10 @@ import { Compile } from 'typebox/compile'
 import type { RawData } from 'ws'
 import type { Role } from '../../schemas/common.js'
 import { Commands, type ClientCommand, type CommandId, type ErrorDetail, type MatchCommand, type WsErrorCode } from '../../schemas/messages.js'
-import { MatchParams, MatchRoomQuery, TournamentParams } from '../../schemas/matches.js'
-import type { Connection } from '../../plugins/connection.js'
-import { CloseCode, CommandError, WS_ERRORS } from '../../plugins/errors.js'
-import type { RoomMember } from '../../plugins/rooms.js'
+import { MatchParams, MatchRoomQuery, TournamentParams } from '../../schemas/params.js'
+import type { Connection } from '../../plugins/websocket/connection.js'
+import { CloseCode, CommandError, WS_ERRORS } from '../../lib/errors.js'
+import type { RoomMember } from '../../plugins/websocket/rooms.js'
 
 const validators = Object.fromEntries(Object.entries(Commands).map(([type, schema]) => [type, Compile(schema)])) as
   { [K in keyof typeof Commands]: ReturnType<typeof Compile<(typeof Commands)[K]>> }

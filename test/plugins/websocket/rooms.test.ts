@@ -8,8 +8,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
 import type { MatchEvents } from '../../../plugins/broadcast/index.js'
 import type { EventHandler, ResyncHandler } from '../../../plugins/broadcast/broker.js'
-import { Connection } from '../../../plugins/connection.js'
-import { Rooms, type RoomMember } from '../../../plugins/rooms.js'
+import { Connection } from '../../../plugins/websocket/connection.js'
+import { Rooms, type RoomMember } from '../../../plugins/websocket/rooms.js'
 import type { MatchEvent } from '../../../schemas/messages.js'
 
 class FakeSocket extends EventEmitter {

@@ -1,7 +1,7 @@
-import { TERMINAL_EVENTS, type MatchEvent } from '../schemas/messages.js'
-import type { MatchEvents } from './broadcast/index.js'
+import { TERMINAL_EVENTS, type MatchEvent } from '../../schemas/messages.js'
+import type { MatchEvents } from '../broadcast/index.js'
 import type { Connection } from './connection.js'
-import { CloseCode } from './errors.js'
+import { CloseCode } from '../../lib/errors.js'
 
 /** A connection's part in a room: it receives events only once `live`, and buffers them before. */
 export interface RoomMember {

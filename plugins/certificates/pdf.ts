@@ -3,7 +3,7 @@
  * the date and the verification code, plus where to verify it.
  */
 import { PDFDocument, StandardFonts, rgb } from 'pdf-lib'
-import type { Certificate } from '../schemas/common.js'
+import type { Certificate } from '../../schemas/common.js'
 
 /** The standard PDF fonts only encode WinAnsi (Latin-1 and a few more): anything else prints as `?`. */
 export function printable (text: string): string {

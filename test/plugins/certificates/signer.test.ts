@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
-import { canonicalCertificate, createCertificateSigner } from '../../plugins/certificates.js'
+import { canonicalCertificate, createCertificateSigner } from '../../../plugins/certificates/signer.js'
 
 const fields = { id: 'c1', tournamentId: 't1', tournamentName: 'Cup', matchId: 'm1', userId: 'u-a', scores: { 'u-b': 1, 'u-a': 3 }, issuedAt: '2026-01-01T00:00:00.000Z' }
 

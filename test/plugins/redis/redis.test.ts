@@ -2,10 +2,10 @@ import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { matchcastRedis } from '../../index.js'
-import { clientOptions } from '../../plugins/redis.js'
-import { until } from '../helper.js'
-import { sharedRedisUrl, startRedis, uniquePrefix } from '../redis.js'
+import { matchcastRedis } from '../../../index.js'
+import { clientOptions } from '../../../plugins/redis/index.js'
+import { until } from '../../helper.js'
+import { sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
 
 t.test('a URL: the client is created, keys are prefixed, and it is closed with the app', async (t) => {
   const url = await sharedRedisUrl(t)

@@ -5,9 +5,9 @@
  */
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import type { ErrorBody } from '../schemas/common.js'
-import type { WsErrorCode } from '../schemas/messages.js'
-import { BadRequestError, CommandError, ConflictError, ForbiddenError, InvalidStateError, ValidationError } from './errors.js'
+import type { ErrorBody } from '../../schemas/common.js'
+import type { WsErrorCode } from '../../schemas/messages.js'
+import { BadRequestError, CommandError, ConflictError, ForbiddenError, InvalidStateError, ValidationError } from '../../lib/errors.js'
 
 type ErrorFactory = new (message: string) => FastifyError
 

@@ -9,20 +9,20 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type, type Static } from 'typebox'
-import { renderCertificatePdf } from '../../plugins/certificate-pdf.js'
-import { errorHandler, toErrorBody } from '../../plugins/error-handler.js'
+import { renderCertificatePdf } from '../../plugins/certificates/pdf.js'
+import { errorHandler, toErrorBody } from './error-handler.js'
 import { rateLimited } from '../../plugins/rate-limit/index.js'
-import { ForbiddenError, IdempotencyInFlightError, IdempotencyMismatchError, NotFoundError, PayoutStateError } from '../../plugins/errors.js'
-import { namespace } from '../../plugins/namespace.js'
-import { BEARER_SCHEME, DEFAULT_DOCS_PREFIX, matchcastOpenapi } from '../../plugins/openapi.js'
-import { parseOptions, type OptionsInput } from '../../plugins/options.js'
+import { ForbiddenError, IdempotencyInFlightError, IdempotencyMismatchError, NotFoundError, PayoutStateError } from '../../lib/errors.js'
+import { namespace } from '../../lib/namespace.js'
+import { BEARER_SCHEME, DEFAULT_DOCS_PREFIX, matchcastOpenapi } from '../../plugins/openapi/index.js'
+import { parseOptions, type OptionsInput } from '../../lib/options.js'
 import type { StoredResponse } from '../../plugins/store/store.js'
 import type { Certificate, Match, Payout, PayoutStatus, Role } from '../../schemas/common.js'
 import {
   AnalyticsSummary, CertificateParams, FinalizeBody, FinalizeResponse, Health, IdempotencyHeaders,
   PayoutList, PayoutParams, PdfDocument, PayoutResponse, Readiness, RejectBody, SHARED_SCHEMAS, VerifyParams, VerifyResponse, errors
 } from '../../schemas/http.js'
-import { MatchParams, TournamentParams } from '../../schemas/matches.js'
+import { MatchParams, TournamentParams } from '../../schemas/params.js'
 
 /** How long an `Idempotency-Key` is remembered (24 h, as payment APIs commonly do). */
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000

@@ -2,8 +2,8 @@ import fastifyRedis from '@fastify/redis'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import { InvalidOptionsError } from './errors.js'
-import { namespace } from './namespace.js'
+import { InvalidOptionsError } from '../../lib/errors.js'
+import { namespace } from '../../lib/namespace.js'
 
 export const DEFAULT_KEY_PREFIX = 'matchcast'
 export const DEFAULT_COMMAND_TIMEOUT_MS = 500
@@ -29,7 +29,7 @@ export interface MatchcastRedis {
   duplicate (): Redis
 }
 
-declare module './namespace.js' {
+declare module '../../lib/namespace.js' {
   interface MatchcastNamespace {
     /** matchcast-redis: present only when `redis` is configured. */
     redis?: MatchcastRedis

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import matchcast, { matchcastAuth, matchcastBroadcast, matchcastMatches, matchcastRateLimit, matchcastStore, matchcastWebsocket, memoryStore } from '../../index.js'
-import { SECRET } from '../helper.js'
+import matchcast, { matchcastAuth, matchcastBroadcast, matchcastMatches, matchcastRateLimit, matchcastStore, matchcastWebsocket, memoryStore } from '../index.js'
+import { SECRET } from './helper.js'
 
 const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['an unknown top-level option', { nope: 1 }, /option nope: unknown option/],
