@@ -11,7 +11,9 @@ import { Type } from 'typebox'
 import matchcastAuth, { type AuthOptions } from './plugins/auth/index.js'
 import matchcastBroadcast, { type BroadcastOptions } from './plugins/broadcast/index.js'
 import { InvalidOptionsError } from './lib/errors.js'
-import matchcastMatches, { type MatchesOptions } from './plugins/matches/index.js'
+import matchcastCertificates, { type CertificatesOptions } from './plugins/certificates/index.js'
+import matchcastMatches from './plugins/matches/index.js'
+import matchcastPayouts from './plugins/payouts/index.js'
 import matchcastMetrics from './plugins/metrics/index.js'
 import { parseOptions, type OptionsInput } from './lib/options.js'
 import matchcastRateLimit, { type RateLimitOptions } from './plugins/rate-limit/index.js'
@@ -43,7 +45,8 @@ export interface MatchcastOptions {
   allowedOrigins?: string[]
   closeGraceMs?: number
   transportMaxPayloadBytes?: number
-  certificates?: MatchesOptions['certificates']
+  /** Certificate signing: `privateKey` (Ed25519 PEM). @default a key generated at start */
+  certificates?: Partial<CertificatesOptions>
   /** HTTP side routes: idempotency-key lifetime, docs, readiness timeout, per-route config (see `HttpRoutesOptions`). */
   http?: OptionsInput<HttpRoutesOptions>
 }
@@ -80,7 +83,9 @@ const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
   })
   await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {} })
   await app.register(matchcastRateLimit, options.rateLimit ?? {})
-  await app.register(matchcastMatches, { certificates: options.certificates ?? {} })
+  await app.register(matchcastCertificates, options.certificates ?? {})
+  await app.register(matchcastPayouts)
+  await app.register(matchcastMatches)
   await app.register(matchcastWebsocket, {
     heartbeat: options.heartbeat ?? {},
     backpressure: options.backpressure ?? {},
@@ -98,7 +103,7 @@ const matchcast = fp(plugin, { name: 'matchcast', fastify: '5.x' })
 export default matchcast
 export { matchcast }
 
-export { matchcastAuth, matchcastBroadcast, matchcastMatches, matchcastRateLimit, matchcastRedis, matchcastStore, matchcastWebsocket, wsRoutes as matchcastWsRoutes }
+export { matchcastAuth, matchcastBroadcast, matchcastCertificates, matchcastMatches, matchcastPayouts, matchcastRateLimit, matchcastRedis, matchcastStore, matchcastWebsocket, wsRoutes as matchcastWsRoutes }
 export { memoryStore, MemoryStore } from './plugins/store/memory-store.js'
 export { postgresStore, PostgresStore, type PostgresStoreOptions } from './plugins/store/postgres-store.js'
 export { matchcastMetrics, type MatchcastMetrics } from './plugins/metrics/index.js'
@@ -113,6 +118,8 @@ export { Batcher } from './plugins/broadcast/batcher.js'
 export { createMatchService, type MatchService, type CommandResult } from './plugins/matches/index.js'
 export { decide, decideWinner, mayIssue, RULES, type Actor } from './plugins/matches/machine.js'
 export { createCertificateSigner, type CertificateSigner } from './plugins/certificates/signer.js'
+export { createCertificates, type Certificates } from './plugins/certificates/index.js'
+export { createPayouts, type Payouts, type PayoutDecision } from './plugins/payouts/index.js'
 export { CloseCode, WS_ERRORS, CommandError, type CloseCodeInfo } from './lib/errors.js'
 export { SUBPROTOCOL } from './plugins/auth/index.js'
 export { createLimiter, limiterStatus, rateLimited, type Limiter, type LimiterStatus, type CheckResult, type RateLimitOptions } from './plugins/rate-limit/index.js'

@@ -2,7 +2,7 @@
  * Every coded error matchcast throws or sends, and the WebSocket close codes: one place each.
  */
 import createError from '@fastify/error'
-import type { WsErrorCode } from '../schemas/messages.js'
+import { WS_ERRORS, type ErrorDetail, type WsErrorCode } from '../schemas/frames.js'
 
 // --- HTTP / registration errors (stable `code`, HTTP status) --------------------------------
 
@@ -26,27 +26,31 @@ export const PayoutStateError = createError('MATCHCAST_ERR_PAYOUT_INVALID_STATE'
 export const IdempotencyMismatchError = createError('MATCHCAST_ERR_IDEMPOTENCY_MISMATCH', '%s', 422)
 /** An `Idempotency-Key` whose first request is still being processed. */
 export const IdempotencyInFlightError = createError('MATCHCAST_ERR_IDEMPOTENCY_IN_FLIGHT', '%s', 409)
+/** The code of every 5xx answer: its message is hidden from the client (the error is logged). */
+export const INTERNAL_ERROR_CODE = 'MATCHCAST_ERR_INTERNAL'
+
+/** A call to the limiter's shared store (Redis) that took longer than its timeout. */
+export class LimiterTimeoutError extends Error {
+  constructor (ms: number) {
+    super(`limiter store did not answer within ${ms} ms`)
+    this.name = 'LimiterTimeoutError'
+  }
+}
 
 // --- WebSocket command errors -------------------------------------------------------------
 
-/** Error codes of `{type:"error"}` frames, with the default message of each. */
-export const WS_ERRORS: Readonly<Record<WsErrorCode, string>> = {
-  invalid_json: 'frame is not valid JSON',
-  invalid_message: 'command does not match its schema',
-  unknown_type: 'unknown command type',
-  invalid_state: 'command not allowed in the match\'s current state',
-  conflict: 'the match changed concurrently; reload and retry',
-  forbidden: 'your role may not send this command',
-  internal: 'internal error'
-}
+export { WS_ERRORS }
 
 /** A command failure that is reported to the client as an error frame. */
 export class CommandError extends Error {
   readonly code: WsErrorCode
-  constructor (code: WsErrorCode, message: string = WS_ERRORS[code]) {
+  /** For `invalid_message`: the failing fields, sent as the error frame's `details`. */
+  readonly details: ErrorDetail[] | undefined
+  constructor (code: WsErrorCode, message: string = WS_ERRORS[code], details?: ErrorDetail[]) {
     super(message)
     this.name = 'CommandError'
     this.code = code
+    this.details = details
   }
 }
 

@@ -1,26 +1,13 @@
 import type { FastifyInstance } from 'fastify'
-import type { Auth } from '../plugins/auth/index.js'
-import type { MatchEvents } from '../plugins/broadcast/index.js'
-import type { Limiter } from '../plugins/rate-limit/index.js'
-import type { MatchService } from '../plugins/matches/index.js'
-import type { Store } from '../plugins/store/store.js'
-import type { ConnectionRegistry } from '../plugins/websocket/index.js'
 
-/** What the matchcast plugins hang on `app.matchcast`, one field per plugin. */
-export interface MatchcastNamespace {
-  /** matchcast-auth */
-  auth: Auth
-  /** matchcast-store */
-  store: Store
-  /** matchcast-broadcast: the batching decorator. */
-  events: MatchEvents
-  /** matchcast-matches: applies commands to matches. */
-  matches: MatchService
-  /** matchcast-websocket: every open room connection of this instance. */
-  connections: ConnectionRegistry
-  /** matchcast-rate-limit */
-  limiter: Limiter
-}
+/**
+ * What the matchcast plugins hang on `app.matchcast`, one field per plugin. Empty here: each plugin
+ * adds its own field, next to the code that fills it, with
+ * `declare module '…/lib/namespace.js' { interface MatchcastNamespace { field: Type } }`,
+ * so no plugin has to edit this file and nothing here imports a plugin.
+ */
+
+export interface MatchcastNamespace {}
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,3 +1,2 @@
 /** Every symbol matchcast keys private state with. */
 export const kQueryToken = Symbol('matchcast.queryToken')
-export const kNamespace = Symbol('matchcast.namespace')

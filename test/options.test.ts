@@ -1,6 +1,9 @@
 import Fastify from 'fastify'
 import t from 'tap'
-import matchcast, { matchcastAuth, matchcastBroadcast, matchcastMatches, matchcastRateLimit, matchcastStore, matchcastWebsocket, memoryStore } from '../index.js'
+import matchcast, {
+  matchcastAuth, matchcastBroadcast, matchcastCertificates, matchcastHttpRoutes, matchcastMatches, matchcastPayouts, matchcastRateLimit,
+  matchcastStore, matchcastWebsocket, matchcastWsRoutes, memoryStore
+} from '../index.js'
 import { SECRET } from './helper.js'
 
 const cases: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -44,7 +47,11 @@ t.test('options are not mutated by defaults', async (t) => {
 })
 
 t.test('each plugin declares what it depends on: registered alone, it fails at boot', async (t) => {
-  for (const [plugin, missing] of [[matchcastMatches, 'matchcast-store'], [matchcastWebsocket, 'matchcast-broadcast']] as const) {
+  const alone = [
+    [matchcastMatches, 'matchcast-store'], [matchcastPayouts, 'matchcast-store'], [matchcastWebsocket, 'matchcast-broadcast'],
+    [matchcastWsRoutes, 'matchcast-auth'], [matchcastHttpRoutes, 'matchcast-auth']
+  ] as const
+  for (const [plugin, missing] of alone) {
     const app = Fastify()
     app.register(plugin as never)
     await t.rejects(async () => { await app.ready() }, { message: new RegExp(missing) })
@@ -61,6 +68,8 @@ t.test('the plugins compose by hand, with a host-provided store that the host cl
   await app.register(matchcastStore, { store })
   await app.register(matchcastBroadcast)
   await app.register(matchcastRateLimit)
+  await app.register(matchcastCertificates)
+  await app.register(matchcastPayouts)
   await app.register(matchcastMatches)
   await app.register(matchcastWebsocket)
   await app.ready()

@@ -33,6 +33,13 @@ export interface Auth {
   verify (token: string): string
 }
 
+declare module '../../lib/namespace.js' {
+  interface MatchcastNamespace {
+    /** matchcast-auth */
+    auth: Auth
+  }
+}
+
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: { sub: string, [claim: string]: unknown }
@@ -119,5 +126,5 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
 }
 
 /** JWT authentication for HTTP routes and WebSocket upgrades. */
-export const matchcastAuth = fp(plugin, { name: 'matchcast-auth', fastify: '5.x' })
+export const matchcastAuth = fp(plugin, { name: 'matchcast-auth', fastify: '5.x', dependencies: [], decorators: {} })
 export default matchcastAuth

@@ -10,7 +10,7 @@
  * - Flushes of one match never overlap: each waits for the previous one of that match. Matches
  *   are independent.
  */
-import { TERMINAL_EVENTS, type PendingEvent } from '../../schemas/messages.js'
+import { TERMINAL_EVENTS, coalesceKey, type PendingEvent } from '../../schemas/events.js'
 
 export interface TimerApi {
   setTimeout (fn: () => void, ms: number): unknown
@@ -29,11 +29,6 @@ export interface BatcherOptions {
   flush (matchId: string, events: PendingEvent[]): Promise<void>
   onError (err: unknown, matchId: string): void
   timers?: TimerApi
-}
-
-/** The key under which an event replaces an earlier pending one; `undefined` = never coalesced. */
-export function coalesceKey (event: PendingEvent): string | undefined {
-  return event.type === 'score_updated' ? event.type : undefined
 }
 
 const realTimers: TimerApi = {

@@ -53,6 +53,13 @@ export interface MatchEvents {
   flush (): Promise<void>
 }
 
+declare module '../../lib/namespace.js' {
+  interface MatchcastNamespace {
+    /** matchcast-broadcast: the batching decorator. */
+    events: MatchEvents
+  }
+}
+
 const checkEvent = Compile(PendingEvent)
 const checkId = Compile(Id)
 
@@ -121,5 +128,5 @@ const plugin: FastifyPluginAsync<OptionsInput<BroadcastOptions>> = async (app, r
  * Fan-out of match events: batching, sequencing, history. In memory (single instance) by default;
  * over Redis (every instance shares rooms) when matchcast-redis is registered before it.
  */
-export const matchcastBroadcast = fp(plugin, { name: 'matchcast-broadcast', fastify: '5.x' })
+export const matchcastBroadcast = fp(plugin, { name: 'matchcast-broadcast', fastify: '5.x', dependencies: [], decorators: {} })
 export default matchcastBroadcast

@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
+import { readLua } from '../../lib/lua.js'
 import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
 
-/**
- * Where `publish.lua` is: next to this module when run from source, or under the package's
- * `plugins/broadcast/lua` when run from `dist/plugins/broadcast/` (Lua is not compiled).
- */
-export function publishScript (moduleUrl: string): URL {
-  const here = new URL('./lua/publish.lua', moduleUrl)
-  return existsSync(here) ? here : new URL('../../../plugins/broadcast/lua/publish.lua', moduleUrl)
-}
-
 /** The publish script, read once per process; each client defines it once and runs it by SHA. */
-const PUBLISH_LUA = readFileSync(publishScript(import.meta.url), 'utf8')
+const PUBLISH_LUA = readLua(import.meta.url, 'broadcast', 'publish')
 const COMMAND = 'matchcastPublish'
 
 type PublishReply = [epoch: string, seq: number, message: string]

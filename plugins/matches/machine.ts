@@ -3,7 +3,8 @@
  * changes. Pure: no I/O, no clock (the caller passes `now`), no Fastify.
  */
 import type { Match, MatchState, Role, Scores } from '../../schemas/common.js'
-import type { MatchCommand, PendingEvent } from '../../schemas/messages.js'
+import { COMMANDS, COMMAND_TYPES, type MatchCommand, type Sender } from '../../schemas/commands.js'
+import type { PendingEvent } from '../../schemas/events.js'
 import { CommandError } from '../../lib/errors.js'
 import type { MatchPatch } from '../store/store.js'
 
@@ -13,23 +14,11 @@ export interface Actor {
   role: Role
 }
 
-/** Who may send a command: `organizer`, or `player` (a participant of this very match). */
-type Sender = 'organizer' | 'player'
-
-interface Rule {
-  sender: Sender
-  from: readonly MatchState[]
-}
-
-/** SPEC section 4, as data. */
-export const RULES: Readonly<Record<MatchCommand['type'], Rule>> = {
-  'match.start': { sender: 'organizer', from: ['scheduled'] },
-  'score.update': { sender: 'organizer', from: ['live'] },
-  'result.report': { sender: 'player', from: ['live'] },
-  'match.dispute': { sender: 'player', from: ['live', 'completed'] },
-  'match.finalize': { sender: 'organizer', from: ['live', 'disputed'] },
-  'match.cancel': { sender: 'organizer', from: ['scheduled', 'live', 'disputed'] }
-}
+/** Who may send each match command and from which states: the protocol's command table, as rules. */
+export const RULES: { readonly [K in MatchCommand['type']]: { readonly sender: Exclude<Sender, 'any'>, readonly from: readonly MatchState[] } } = Object.fromEntries(COMMAND_TYPES.flatMap((type) => {
+  const { sender, from } = COMMANDS[type]
+  return from === 'any' ? [] : [[type, { sender, from }]]
+})) as never
 
 /** Whether `actor` may send commands of `type` to `match` at all (in any state). */
 export function mayIssue (actor: Actor, type: MatchCommand['type'], match: Match): boolean {

@@ -106,5 +106,5 @@ const plugin: FastifyPluginAsync = async (app) => {
 }
 
 /** Prometheus metrics of this app (`app.matchcast.metrics`): connections, frames, close codes, batch flushes, HTTP latency. */
-export const matchcastMetrics = fp(plugin, { name: 'matchcast-metrics', fastify: '5.x' })
+export const matchcastMetrics = fp(plugin, { name: 'matchcast-metrics', fastify: '5.x', dependencies: [], decorators: {} })
 export default matchcastMetrics

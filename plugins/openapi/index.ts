@@ -47,5 +47,5 @@ const plugin: FastifyPluginAsync<OpenapiOptions> = async (app, options) => {
 }
 
 /** OpenAPI 3 document (dynamic, from the route schemas) and Swagger UI. */
-export const matchcastOpenapi = fp(plugin, { name: 'matchcast-openapi', fastify: '5.x' })
+export const matchcastOpenapi = fp(plugin, { name: 'matchcast-openapi', fastify: '5.x', dependencies: [], decorators: {} })
 export default matchcastOpenapi

@@ -1,3 +1,5 @@
+import { LimiterTimeoutError } from '../../lib/errors.js'
+import { within } from '../../lib/timeout.js'
 import type { LimiterMode, HitResult, LimiterStore } from './store.js'
 import type { TakeResult } from './token-bucket.js'
 
@@ -13,28 +15,6 @@ export interface FallbackOptions {
   /** While in memory mode, the shared store is pinged this often; its first answer switches back. */
   probeIntervalMs: number
   log: { warn (obj: object, msg: string): void, info (msg: string): void }
-}
-
-/** A call to the shared store that took longer than `timeoutMs`. */
-export class LimiterTimeoutError extends Error {
-  constructor (ms: number) {
-    super(`limiter store did not answer within ${ms} ms`)
-    this.name = 'LimiterTimeoutError'
-  }
-}
-
-/** `promise`, or a `LimiterTimeoutError` after `ms`, whichever comes first; the timer never holds the process. */
-async function within<T> (promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new LimiterTimeoutError(ms)), ms)
-    timer.unref()
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**
@@ -71,11 +51,16 @@ export class FallbackLimiterStore implements LimiterStore {
     return this.#mode
   }
 
+  /** A shared-store call, or a `LimiterTimeoutError` after `timeoutMs`. */
+  #within<T> (pending: Promise<T>): Promise<T> {
+    return within(this.#options.timeoutMs, pending, () => new LimiterTimeoutError(this.#options.timeoutMs))
+  }
+
   async acquire (userId: string, connectionId: string, max: number): Promise<boolean> {
     if (this.#mode === 'redis') {
       const pending = this.#shared.acquire(userId, connectionId, max)
       try {
-        const acquired = await within(pending, this.#options.timeoutMs)
+        const acquired = await this.#within(pending)
         if (acquired) {
           this.#held.set(connectionId, { userId, shared: true })
           await this.#memory.adopt(userId, connectionId)
@@ -125,7 +110,7 @@ export class FallbackLimiterStore implements LimiterStore {
   /** The shared store's answer, or `local` (already counted in memory) when it fails. */
   async #orLocal<T> (call: () => Promise<T>, local: T): Promise<T> {
     try {
-      return await within(call(), this.#options.timeoutMs)
+      return await this.#within(call())
     } catch (err) {
       this.#degrade(err)
       return local
@@ -135,7 +120,7 @@ export class FallbackLimiterStore implements LimiterStore {
   async #adoptShared (connectionId: string, userId: string): Promise<void> {
     const pending = this.#shared.adopt(userId, connectionId)
     try {
-      await within(pending, this.#options.timeoutMs)
+      await this.#within(pending)
     } catch (err) {
       // Whatever its late outcome, the shared store must not keep (and heartbeat) this slot:
       // the connection counts in memory, and is adopted again at the next recovery.
@@ -151,7 +136,7 @@ export class FallbackLimiterStore implements LimiterStore {
 
   async #releaseShared (userId: string, connectionId: string): Promise<void> {
     try {
-      await within(this.#shared.release(userId, connectionId), this.#options.timeoutMs)
+      await this.#within(this.#shared.release(userId, connectionId))
     } catch (err) {
       // The slot expires with its missing heartbeat; the failure itself says Redis is down.
       this.#degrade(err)
@@ -172,7 +157,7 @@ export class FallbackLimiterStore implements LimiterStore {
     if (this.#probing) return
     this.#probing = true
     try {
-      await within(this.#shared.ping(), this.#options.timeoutMs)
+      await this.#within(this.#shared.ping())
     } catch {
       return
     } finally {

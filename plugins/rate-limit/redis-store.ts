@@ -1,18 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
+import { readLua } from '../../lib/lua.js'
 import type { HitResult, LimiterStore } from './store.js'
 
-/**
- * Where the `.lua` files are: next to this module when run from source, or under the package's
- * `plugins/rate-limit/lua` when run from `dist/plugins/rate-limit/` (they are not compiled).
- */
-export function luaDirectory (moduleUrl: string): URL {
-  const here = new URL('./lua/', moduleUrl)
-  return existsSync(here) ? here : new URL('../../../plugins/rate-limit/lua/', moduleUrl)
-}
-
-const LUA_DIR = luaDirectory(import.meta.url)
-const lua = (name: string) => readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8')
+const lua = (name: string) => readLua(import.meta.url, 'rate-limit', name)
 
 /** The scripts, read once at load; each is defined once per client (EVALSHA, EVAL on NOSCRIPT). */
 const SCRIPTS = {

@@ -106,5 +106,5 @@ const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
 }
 
 /** The Redis connection matchcast shares between its broker and its limiter (via @fastify/redis). */
-export const matchcastRedis = fp(plugin, { name: 'matchcast-redis', fastify: '5.x' })
+export const matchcastRedis = fp(plugin, { name: 'matchcast-redis', fastify: '5.x', dependencies: [], decorators: {} })
 export default matchcastRedis

@@ -7,6 +7,13 @@ import { memoryStore } from './memory-store.js'
 import { postgresStore } from './postgres-store.js'
 import type { Store } from './store.js'
 
+declare module '../../lib/namespace.js' {
+  interface MatchcastNamespace {
+    /** matchcast-store */
+    store: Store
+  }
+}
+
 export interface StoreOptions {
   /** The store; @default an empty `memoryStore()` */
   store?: Store
@@ -62,5 +69,5 @@ const plugin: FastifyPluginAsync<StoreOptions> = async (app, options) => {
 }
 
 /** The port to the host's data (`app.matchcast.store`). */
-export const matchcastStore = fp(plugin, { name: 'matchcast-store', fastify: '5.x' })
+export const matchcastStore = fp(plugin, { name: 'matchcast-store', fastify: '5.x', dependencies: [], decorators: {} })
 export default matchcastStore

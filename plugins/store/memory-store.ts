@@ -1,6 +1,5 @@
-import { Value } from 'typebox/value'
-import { InvalidOptionsError } from '../../lib/errors.js'
-import { Seed, type Certificate, type Match, type Member, type Payout, type PayoutStatus, type Role, type Tournament } from '../../schemas/common.js'
+import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
+import { parseSeed, seededMatch } from './seed.js'
 import type { IdempotencyBegin, MatchPatch, StoredResponse, Store } from './store.js'
 
 interface IdempotencyRecord {
@@ -24,17 +23,10 @@ export class MemoryStore implements Store {
   readonly #idempotency = new Map<string, IdempotencyRecord>()
 
   constructor (seed: Partial<Seed> = {}) {
-    const full = Value.Default(Seed, clone(seed))
-    if (!Value.Check(Seed, full)) {
-      const [first] = Value.Errors(Seed, full)
-      throw new InvalidOptionsError(`store seed${first!.instancePath}: ${first!.message}`)
-    }
+    const full = parseSeed(seed)
     for (const t of full.tournaments) this.#tournaments.set(t.id, t)
     for (const m of full.members) this.#members.set(`${m.tournamentId}\u0000${m.userId}`, m)
-    for (const m of full.matches) {
-      const scores = m.scores ?? Object.fromEntries(m.participants.map((p) => [p, 0]))
-      this.#matches.set(m.id, { ...m, state: m.state ?? 'scheduled', scores, winnerId: m.winnerId ?? null, version: 0 })
-    }
+    for (const m of full.matches) this.#matches.set(m.id, seededMatch(m))
   }
 
   async getTournament (id: string) { return clone(this.#tournaments.get(id)) }

@@ -13,9 +13,11 @@
  *   milliseconds; a certificate's `issuedAt` is kept as text, since its exact bytes are signed.
  */
 import pg from 'pg'
-import { Value } from 'typebox/value'
-import { Seed, type Certificate, type Match, type Member, type Payout, type PayoutStatus, type Role, type Tournament } from '../../schemas/common.js'
+import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import { InvalidOptionsError } from '../../lib/errors.js'
+import { toCertificate, toMatch, toPayout, type CertificateRow, type MatchRow, type PayoutRow } from './postgres-rows.js'
+import { MIGRATIONS, TABLES } from './postgres-schema.js'
+import { parseSeed, seededMatch } from './seed.js'
 import type { IdempotencyBegin, MatchPatch, Store, StoredResponse } from './store.js'
 
 export const DEFAULT_SCHEMA = 'matchcast'
@@ -34,169 +36,7 @@ export interface PostgresStoreOptions {
   onError?: (err: Error) => void
 }
 
-interface Migration {
-  id: number
-  name: string
-  sql: (schema: string) => string
-}
-
-/** Applied in order; never edit one that has shipped, add the next. */
-export const MIGRATIONS: readonly Migration[] = [{
-  id: 1,
-  name: 'initial',
-  sql: (s) => `
-    CREATE TABLE ${s}.tournaments (id text PRIMARY KEY, name text NOT NULL);
-    CREATE TABLE ${s}.members (
-      tournament_id text NOT NULL,
-      user_id text NOT NULL,
-      role text NOT NULL CHECK (role IN ('organizer', 'participant', 'spectator')),
-      PRIMARY KEY (tournament_id, user_id)
-    );
-    CREATE TABLE ${s}.matches (
-      id text PRIMARY KEY,
-      tournament_id text NOT NULL,
-      state text NOT NULL CHECK (state IN ('scheduled', 'live', 'disputed', 'completed', 'cancelled')),
-      participants jsonb NOT NULL,
-      scores jsonb NOT NULL,
-      winner_id text,
-      version integer NOT NULL DEFAULT 0,
-      prize_amount bigint,
-      prize_currency text,
-      started_at timestamptz,
-      completed_at timestamptz
-    );
-    CREATE INDEX matches_tournament ON ${s}.matches (tournament_id);
-    CREATE TABLE ${s}.certificates (
-      id text PRIMARY KEY,
-      seq bigserial NOT NULL,
-      code text NOT NULL UNIQUE,
-      tournament_id text NOT NULL,
-      tournament_name text NOT NULL,
-      match_id text NOT NULL,
-      user_id text NOT NULL,
-      scores jsonb NOT NULL,
-      issued_at text NOT NULL
-    );
-    CREATE INDEX certificates_match ON ${s}.certificates (match_id, seq);
-    CREATE TABLE ${s}.payouts (
-      id text PRIMARY KEY,
-      seq bigserial NOT NULL,
-      tournament_id text NOT NULL,
-      match_id text NOT NULL,
-      user_id text NOT NULL,
-      amount bigint NOT NULL CHECK (amount >= 0),
-      currency text NOT NULL,
-      status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
-      reason text,
-      created_at timestamptz NOT NULL,
-      updated_at timestamptz NOT NULL
-    );
-    CREATE INDEX payouts_tournament ON ${s}.payouts (tournament_id, seq);
-    CREATE INDEX payouts_match ON ${s}.payouts (match_id, seq);
-    CREATE TABLE ${s}.idempotency_keys (
-      scope text NOT NULL,
-      key text NOT NULL,
-      fingerprint text NOT NULL,
-      created_at timestamptz NOT NULL,
-      status_code integer,
-      body json,
-      PRIMARY KEY (scope, key)
-    );`
-}]
-
-interface MatchRow {
-  id: string
-  tournament_id: string
-  state: Match['state']
-  participants: string[]
-  scores: Match['scores']
-  winner_id: string | null
-  version: number
-  prize_amount: string | null
-  prize_currency: string | null
-  started_at: Date | null
-  completed_at: Date | null
-}
-
-interface CertificateRow {
-  id: string
-  code: string
-  tournament_id: string
-  tournament_name: string
-  match_id: string
-  user_id: string
-  scores: Certificate['scores']
-  issued_at: string
-}
-
-interface PayoutRow {
-  id: string
-  tournament_id: string
-  match_id: string
-  user_id: string
-  amount: string
-  currency: string
-  status: PayoutStatus
-  reason: string | null
-  created_at: Date
-  updated_at: Date
-}
-
-function toMatch (row: MatchRow): Match {
-  const match: Match = {
-    id: row.id,
-    tournamentId: row.tournament_id,
-    state: row.state,
-    participants: row.participants,
-    scores: row.scores,
-    winnerId: row.winner_id,
-    version: row.version
-  }
-  if (row.prize_amount !== null) match.prize = { amount: Number(row.prize_amount), currency: row.prize_currency! }
-  if (row.started_at !== null) match.startedAt = row.started_at.toISOString()
-  if (row.completed_at !== null) match.completedAt = row.completed_at.toISOString()
-  return match
-}
-
-function toCertificate (row: CertificateRow): Certificate {
-  return {
-    id: row.id,
-    code: row.code,
-    tournamentId: row.tournament_id,
-    tournamentName: row.tournament_name,
-    matchId: row.match_id,
-    userId: row.user_id,
-    scores: row.scores,
-    issuedAt: row.issued_at
-  }
-}
-
-function toPayout (row: PayoutRow): Payout {
-  const payout: Payout = {
-    id: row.id,
-    tournamentId: row.tournament_id,
-    matchId: row.match_id,
-    userId: row.user_id,
-    amount: Number(row.amount),
-    currency: row.currency,
-    status: row.status,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString()
-  }
-  if (row.reason !== null) payout.reason = row.reason
-  return payout
-}
-
-/** Checks a seed and fills its defaults, like the memory store does. */
-function parseSeed (seed: Partial<Seed>): Seed {
-  const full = Value.Default(Seed, structuredClone(seed))
-  if (!Value.Check(Seed, full)) {
-    const [first] = Value.Errors(Seed, full)
-    throw new InvalidOptionsError(`store seed${first!.instancePath}: ${first!.message}`)
-  }
-  return full as Seed
-}
-
+type Tables = Record<keyof typeof TABLES, string>
 type Queryable = Pick<pg.PoolClient, 'query'>
 
 export class PostgresStore implements Store {
@@ -205,7 +45,8 @@ export class PostgresStore implements Store {
   readonly #ownsPool: boolean
   readonly #seed: Partial<Seed> | undefined
   readonly #onError: (err: Error) => void
-  readonly #t: Record<'migrations' | 'tournaments' | 'members' | 'matches' | 'certificates' | 'payouts' | 'idempotency', string>
+  /** Each table's qualified name. */
+  readonly #t: Tables
   #ready: Promise<void> | undefined
   #migration: Promise<void> | undefined
   #closed = false
@@ -222,16 +63,7 @@ export class PostgresStore implements Store {
     this.#seed = options.seed
     this.#onError = options.onError ?? (() => {})
     if (this.#ownsPool) this.#pool.on('error', (err) => this.#onError(err))
-    const q = `"${schema}"`
-    this.#t = {
-      migrations: `${q}.matchcast_migrations`,
-      tournaments: `${q}.tournaments`,
-      members: `${q}.members`,
-      matches: `${q}.matches`,
-      certificates: `${q}.certificates`,
-      payouts: `${q}.payouts`,
-      idempotency: `${q}.idempotency_keys`
-    }
+    this.#t = Object.fromEntries(Object.entries(TABLES).map(([name, table]) => [name, `"${schema}".${table}`])) as Tables
   }
 
   /**
@@ -276,13 +108,13 @@ export class PostgresStore implements Store {
   /** Loads a seed (the demo seed JSON shape); existing rows are kept, so loading twice is harmless. */
   async loadSeed (seed: Partial<Seed>): Promise<void> {
     const full = parseSeed(seed)
-    const matches = full.matches.map((m) => ({
+    const matches = full.matches.map(seededMatch).map((m) => ({
       id: m.id,
       tournament_id: m.tournamentId,
-      state: m.state ?? 'scheduled',
+      state: m.state,
       participants: m.participants,
-      scores: m.scores ?? Object.fromEntries(m.participants.map((p) => [p, 0])),
-      winner_id: m.winnerId ?? null,
+      scores: m.scores,
+      winner_id: m.winnerId,
       prize_amount: m.prize?.amount ?? null,
       prize_currency: m.prize?.currency ?? null,
       started_at: m.startedAt ?? null,

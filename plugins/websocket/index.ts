@@ -1,94 +1,23 @@
 import fastifyWebsocket from '@fastify/websocket'
-import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { Type, type Static } from 'typebox'
-import type { WebSocket } from 'ws'
-import { SUBPROTOCOL } from '../auth/index.js'
-import { Connection, DEFAULT_BACKPRESSURE } from './connection.js'
-import { CloseCode, ForbiddenError, InvalidOptionsError, type CloseCodeInfo } from '../../lib/errors.js'
+import { CloseCode, ForbiddenError, InvalidOptionsError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
 import { parseOptions, type OptionsInput } from '../../lib/options.js'
-import { Rooms } from './rooms.js'
+import { SUBPROTOCOL } from '../auth/index.js'
+import { WebsocketOptions } from './options.js'
+import { createRegistry, type ConnectionRegistry } from './registry.js'
 
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 25_000
-export const DEFAULT_CLOSE_GRACE_MS = 1000
-export const DEFAULT_TRANSPORT_MAX_PAYLOAD = 1024 * 1024
-
-export const WebsocketOptions = Type.Object({
-  heartbeat: Type.Object({
-    /** The server pings every socket this often; a socket that has not answered the previous ping is closed 4011. 0 turns heartbeats off. @default 25000 */
-    intervalMs: Type.Integer({ minimum: 0, default: DEFAULT_HEARTBEAT_INTERVAL_MS })
-  }, { default: {}, additionalProperties: false }),
-  /** When set, an upgrade whose `Origin` is not listed is refused with HTTP 403 before the upgrade. @default unset (any origin) */
-  allowedOrigins: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-  /** How long a closing peer has to finish the closing handshake before its socket is cut. @default 1000 */
-  closeGraceMs: Type.Integer({ minimum: 1, default: DEFAULT_CLOSE_GRACE_MS }),
-  /** The transport's hard frame cap (`ws` `maxPayload`, closes 1009); must be above `rateLimit.maxPayloadBytes`, so that limit answers 4010. @default 1048576, or twice `rateLimit.maxPayloadBytes` when that is not below it */
-  transportMaxPayloadBytes: Type.Integer({ minimum: 1, default: DEFAULT_TRANSPORT_MAX_PAYLOAD }),
-  /** Slow consumers, by a socket's send buffer (`bufferedAmount`). */
-  backpressure: Type.Object({
-    /** Above this many buffered bytes a socket skips non-terminal events, then gets a snapshot with `resync: true` once drained. @default 1048576 */
-    highWaterMark: Type.Integer({ minimum: 1, default: DEFAULT_BACKPRESSURE.highWaterMark }),
-    /** A socket above this many buffered bytes for `graceMs` is closed 4012 (not below `highWaterMark`). @default 4194304 */
-    hardLimit: Type.Integer({ minimum: 1, default: DEFAULT_BACKPRESSURE.hardLimit }),
-    /** How long a socket may stay above `hardLimit`. @default 5000 */
-    graceMs: Type.Integer({ minimum: 1, default: DEFAULT_BACKPRESSURE.graceMs })
-  }, { default: {}, additionalProperties: false })
-}, { additionalProperties: false })
-export type WebsocketOptions = Static<typeof WebsocketOptions>
-
-/** Every open room connection of this instance. */
-export interface ConnectionRegistry {
-  /** Open connections. */
-  readonly size: number
-  /** The per-match fan-out of this instance. */
-  readonly rooms: Rooms
-  /** Wraps a freshly upgraded socket; it leaves the registry when it closes. */
-  open (socket: WebSocket, log: FastifyBaseLogger): Connection
-  /** Closes every connection with `info` and resolves once all are closed. */
-  closeAll (info: CloseCodeInfo): Promise<void>
+declare module '../../lib/namespace.js' {
+  interface MatchcastNamespace {
+    /** matchcast-websocket: every open room connection of this instance. */
+    connections: ConnectionRegistry
+  }
 }
 
 /** The subprotocol answer: `matchcast.v1` when offered, never the `bearer.<jwt>` entry. */
 export function selectProtocol (protocols: Set<string>): string | false {
   return protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false
-}
-
-function createRegistry (app: FastifyInstance, options: WebsocketOptions): ConnectionRegistry & { stop (): void } {
-  const connections = new Set<Connection>()
-  const rooms = new Rooms(app.matchcast.events)
-  let heartbeat: NodeJS.Timeout | undefined
-  if (options.heartbeat.intervalMs > 0) {
-    heartbeat = setInterval(() => {
-      for (const conn of connections) {
-        if (!conn.alive) {
-          conn.close(CloseCode.heartbeatTimeout)
-          continue
-        }
-        conn.alive = false
-        conn.socket.ping()
-      }
-    }, options.heartbeat.intervalMs)
-    heartbeat.unref()
-  }
-  return {
-    rooms,
-    get size () { return connections.size },
-    open (socket, log) {
-      const conn = new Connection(socket, log, options.closeGraceMs, options.backpressure)
-      connections.add(conn)
-      conn.onClose(() => connections.delete(conn))
-      return conn
-    },
-    async closeAll (info) {
-      const closing = [...connections].map((conn) => {
-        conn.close(info)
-        return conn.whenClosed()
-      })
-      await Promise.all(closing)
-    },
-    stop () { clearInterval(heartbeat) }
-  }
 }
 
 const plugin: FastifyPluginAsync<OptionsInput<WebsocketOptions>> = async (app, rawOptions) => {
@@ -104,7 +33,7 @@ const plugin: FastifyPluginAsync<OptionsInput<WebsocketOptions>> = async (app, r
     }
     options.transportMaxPayloadBytes = 2 * limit
   }
-  const registry = createRegistry(app, options)
+  const registry = createRegistry(app.matchcast.events, options)
   namespace(app).connections = registry
 
   // Shutdown: pending batches flush while sockets are open, then every socket closes 1001.
@@ -137,6 +66,9 @@ const plugin: FastifyPluginAsync<OptionsInput<WebsocketOptions>> = async (app, r
 export const matchcastWebsocket = fp(plugin, {
   name: 'matchcast-websocket',
   fastify: '5.x',
-  dependencies: ['matchcast-broadcast']
+  dependencies: ['matchcast-broadcast'],
+  decorators: {}
 })
 export default matchcastWebsocket
+export * from './options.js'
+export type { ConnectionRegistry } from './registry.js'

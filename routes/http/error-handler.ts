@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { ErrorBody } from '../../schemas/common.js'
 import type { WsErrorCode } from '../../schemas/messages.js'
-import { BadRequestError, CommandError, ConflictError, ForbiddenError, InvalidStateError, ValidationError } from '../../lib/errors.js'
+import { BadRequestError, CommandError, ConflictError, ForbiddenError, INTERNAL_ERROR_CODE, InvalidStateError, ValidationError } from '../../lib/errors.js'
 
 type ErrorFactory = new (message: string) => FastifyError
 
@@ -20,8 +20,6 @@ export const COMMAND_HTTP_ERRORS: Readonly<Record<Exclude<WsErrorCode, 'internal
   invalid_json: BadRequestError,
   unknown_type: BadRequestError
 }
-
-const INTERNAL_CODE = 'MATCHCAST_ERR_INTERNAL'
 
 function body (statusCode: number, code: string, message: string): ErrorBody {
   return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message }
@@ -50,7 +48,7 @@ function validationMessage (issue: ValidationIssue, context: string): string {
 /** The error shape of `err`, and whether it is a server fault (to be logged, its message hidden). */
 export function toErrorBody (err: unknown): { body: ErrorBody, internal: boolean } {
   if (err instanceof CommandError) {
-    if (err.code === 'internal') return { body: body(500, INTERNAL_CODE, STATUS_CODES[500]!), internal: true }
+    if (err.code === 'internal') return { body: body(500, INTERNAL_ERROR_CODE, STATUS_CODES[500]!), internal: true }
     const mapped = new COMMAND_HTTP_ERRORS[err.code](err.message)
     return { body: body(mapped.statusCode!, mapped.code, mapped.message), internal: false }
   }
@@ -60,7 +58,7 @@ export function toErrorBody (err: unknown): { body: ErrorBody, internal: boolean
     return { body: body(400, new ValidationError(message).code, message), internal: false }
   }
   const statusCode = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500
-  if (statusCode >= 500) return { body: body(statusCode, INTERNAL_CODE, STATUS_CODES[statusCode] ?? 'Error'), internal: true }
+  if (statusCode >= 500) return { body: body(statusCode, INTERNAL_ERROR_CODE, STATUS_CODES[statusCode] ?? 'Error'), internal: true }
   return { body: body(statusCode, e.code ?? `HTTP_${statusCode}`, e.message ?? ''), internal: false }
 }
 
@@ -69,4 +67,18 @@ export function errorHandler (err: unknown, request: FastifyRequest, reply: Fast
   const { body, internal } = toErrorBody(err)
   if (internal) request.log.error({ err }, 'request failed')
   return reply.code(body.statusCode).type('application/json; charset=utf-8').send(body)
+}
+
+/**
+ * `work`'s result as a 200 response, or the response of a client error (4xx) it threw, so an
+ * idempotency key can keep a refusal like a success. Server faults propagate.
+ */
+export async function answerOf (work: () => Promise<unknown>): Promise<{ statusCode: number, body: unknown }> {
+  try {
+    return { statusCode: 200, body: await work() }
+  } catch (err) {
+    const { body, internal } = toErrorBody(err)
+    if (internal) throw err
+    return { statusCode: body.statusCode, body }
+  }
 }

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { RedisBroker, publishScript } from '../../../plugins/broadcast/redis-broker.js'
+import { RedisBroker } from '../../../plugins/broadcast/redis-broker.js'
 import { clientOptions } from '../../../plugins/redis/index.js'
 import { brokerSuite } from '../../conformance/broker.js'
 import { sharedRedisUrl, uniquePrefix } from '../../redis.js'
@@ -18,11 +18,4 @@ t.test('RedisBroker conforms to the broker contract', async (t) => {
     t.teardown(() => broker.close())
     return broker
   })
-})
-
-t.test('publish.lua is found from source and from the built package', async (t) => {
-  const source = new URL('../../../plugins/broadcast/redis-broker.ts', import.meta.url)
-  t.equal(publishScript(source.href).pathname, new URL('../../../plugins/broadcast/lua/publish.lua', import.meta.url).pathname)
-  const built = new URL('../../../dist/plugins/broadcast/redis-broker.js', import.meta.url)
-  t.equal(publishScript(built.href).pathname, new URL('../../../plugins/broadcast/lua/publish.lua', import.meta.url).pathname)
 })

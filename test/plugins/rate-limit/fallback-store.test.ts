@@ -3,7 +3,8 @@
  * deterministic double. The real Redis outage is in fallback-redis.test.ts.
  */
 import t, { type Test } from 'tap'
-import { FallbackLimiterStore, LimiterTimeoutError, type ProbedStore } from '../../../plugins/rate-limit/fallback-store.js'
+import { LimiterTimeoutError } from '../../../lib/errors.js'
+import { FallbackLimiterStore, type ProbedStore } from '../../../plugins/rate-limit/fallback-store.js'
 import { MemoryLimiterStore } from '../../../plugins/rate-limit/memory-store.js'
 import { until } from '../../helper.js'
 

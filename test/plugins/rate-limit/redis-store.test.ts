@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { limiterStoreSuite } from '../../conformance/limiter-store.js'
-import { luaDirectory, RedisLimiterStore } from '../../../plugins/rate-limit/redis-store.js'
+import { RedisLimiterStore } from '../../../plugins/rate-limit/redis-store.js'
 import { clientOptions } from '../../../plugins/redis/index.js'
 import { sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
 
@@ -103,9 +103,4 @@ t.test('ping answers while Redis does; calls reject when it is down', async (t) 
   await t.rejects(store.take('u1', 1, 1))
   await t.rejects(store.ping())
   await store.refresh() // nothing held: nothing sent
-})
-
-t.test('the Lua files are found next to the module, or from dist/ under the package root', async (t) => {
-  t.match(luaDirectory(import.meta.url).href, /\/plugins\/rate-limit\/lua\/$/)
-  t.equal(luaDirectory('file:///pkg/dist/plugins/rate-limit/redis-store.js').href, 'file:///pkg/plugins/rate-limit/lua/')
 })

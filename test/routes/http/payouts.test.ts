@@ -182,12 +182,13 @@ t.test('Idempotency-Key: a failure frees the key (500, message hidden and logged
 })
 
 t.test('Idempotency-Key: kept for http.idempotencyTtlMs', async (t) => {
-  const { app } = await httpApp(t, { http: { idempotencyTtlMs: 20 } })
+  // Long enough that the replay below lands inside it on a loaded machine.
+  const { app } = await httpApp(t, { http: { idempotencyTtlMs: 300 } })
   const { payout } = await finalizeM1(app)
   t.equal((await app.inject(approve(payout.id, 'u-org', 'short'))).statusCode, 200)
   t.equal((await app.inject(approve(payout.id, 'u-org', 'short'))).headers['idempotent-replayed'], 'true')
   // A real wait: the store measures the key's age with its own clock.
-  await new Promise((resolve) => setTimeout(resolve, 40))
+  await new Promise((resolve) => setTimeout(resolve, 350))
   const expired = await app.inject(reject(payout.id, 'other body, same key', 'u-org', 'short'))
   t.equal(expired.statusCode, 409, 'treated as a new request (not a 422): the payout is approved')
   t.equal(expired.headers['idempotent-replayed'], undefined)

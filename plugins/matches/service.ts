@@ -1,0 +1,94 @@
+/**
+ * The match command service, without Fastify: the WebSocket rooms and the HTTP finalize both use
+ * it. It reads the match, asks the state machine for the transition, writes it with a
+ * compare-and-set (with the winner's certificate and prize payout when the match completes, all or
+ * nothing), then hands the event to the broadcaster.
+ */
+import { CommandError } from '../../lib/errors.js'
+import type { Certificate, Match, Payout } from '../../schemas/common.js'
+import type { MatchCommand } from '../../schemas/commands.js'
+import type { MatchEvents } from '../broadcast/index.js'
+import type { Certificates } from '../certificates/index.js'
+import type { CertificateSigner } from '../certificates/signer.js'
+import type { Payouts } from '../payouts/index.js'
+import type { Store } from '../store/store.js'
+import { RULES, decide, type Actor } from './machine.js'
+
+export interface CommandResult {
+  match: Match
+  /** Issued by `match.finalize`. */
+  certificate?: Certificate
+  /** Created by `match.finalize` of a match with a prize. */
+  payout?: Payout
+}
+
+export interface MatchService {
+  /**
+   * Applies `command` to the match as `actor`: checks role and state, writes the change with a
+   * compare-and-set, then hands the event to the broadcaster. Throws `CommandError`.
+   */
+  execute (matchId: string, actor: Actor, command: MatchCommand): Promise<CommandResult>
+  /** The certificate signer (`app.matchcast.certificates.signer`). */
+  readonly signer: CertificateSigner
+}
+
+export interface MatchServiceDeps {
+  store: Store
+  events: Pick<MatchEvents, 'emit'>
+  certificates: Certificates
+  payouts: Pick<Payouts, 'prizeOf'>
+  now?: () => Date
+}
+
+export function createMatchService ({ store, events, certificates, payouts, now = () => new Date() }: MatchServiceDeps): MatchService {
+  // Commands of one match run one after another on this instance, so their events are emitted in
+  // the order their writes were committed.
+  const queues = new Map<string, Promise<unknown>>()
+
+  async function run (matchId: string, actor: Actor, command: MatchCommand): Promise<CommandResult> {
+    const match = await store.getMatch(matchId)
+    if (match === undefined) throw new CommandError('invalid_state', 'match does not exist')
+    const { patch, event } = decide(match, actor, command, now())
+    const result: Partial<CommandResult> = {}
+    if (event.type === 'match_completed') {
+      const { winnerId, scores, completedAt } = event.data
+      const tournament = await store.getTournament(match.tournamentId)
+      result.certificate = certificates.issue({
+        tournamentId: match.tournamentId,
+        tournamentName: tournament?.name ?? match.tournamentId,
+        matchId,
+        userId: winnerId,
+        scores,
+        issuedAt: completedAt
+      })
+      result.payout = payouts.prizeOf(match, winnerId, completedAt)
+      result.match = await store.completeMatch(matchId, match.version, patch, result.certificate, result.payout)
+    } else {
+      result.match = await store.updateMatch(matchId, match.version, patch)
+    }
+    if (result.match === undefined) {
+      // Lost a race: someone else changed the match between our read and our write.
+      const current = await store.getMatch(matchId)
+      if (current === undefined || !RULES[command.type].from.includes(current.state)) {
+        throw new CommandError('invalid_state', `${command.type} is not allowed while the match is ${current?.state ?? 'gone'}`)
+      }
+      throw new CommandError('conflict')
+    }
+    events.emit(matchId, event)
+    if (result.payout === undefined) delete result.payout
+    return result as CommandResult
+  }
+
+  return {
+    signer: certificates.signer,
+    execute (matchId, actor, command) {
+      const previous = queues.get(matchId) ?? Promise.resolve()
+      const next = previous.catch(() => {}).then(() => run(matchId, actor, command))
+      queues.set(matchId, next)
+      // Forget the queue once it drains, so idle matches hold no memory.
+      const forget = () => { if (queues.get(matchId) === next) queues.delete(matchId) }
+      next.then(forget, forget)
+      return next
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Idempotent requests over the store's idempotency records: the first request with a key does the
+ * work and its response is kept; the same key with the same request replays that response; with
+ * another request it is a 422; while the first still runs, a 409.
+ */
+import { createHash } from 'node:crypto'
+import { IdempotencyInFlightError, IdempotencyMismatchError } from '../../lib/errors.js'
+import type { Store, StoredResponse } from './store.js'
+
+/** A JSON value with object keys sorted, so key order does not make two request bodies differ. */
+export function canonical (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical)
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+  }
+  return value
+}
+
+/** What a key is bound to, as a digest: e.g. the method, the route, its parameters and the body. */
+export function fingerprint (...parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts.map(canonical))).digest('base64url')
+}
+
+export interface IdempotentCall {
+  /** Whose key it is (keys are per user). */
+  scope: string
+  key: string
+  fingerprint: string
+  ttlMs: number
+}
+
+/**
+ * Runs `work` once per key: its response is kept and replayed (`replayed: true`) for the same key
+ * and fingerprint. A `work` that throws keeps nothing: the key is released for a retry, and the
+ * error propagates (`onReleaseError` hears of a release that failed).
+ */
+export async function runIdempotent (store: Store, call: IdempotentCall, work: () => Promise<StoredResponse>,
+  onReleaseError: (err: unknown) => void): Promise<StoredResponse & { replayed?: true }> {
+  const claim = await store.beginIdempotent(call.scope, call.key, call.fingerprint, call.ttlMs)
+  switch (claim.state) {
+    case 'mismatch':
+      throw new IdempotencyMismatchError('this Idempotency-Key was used with another request')
+    case 'in_flight':
+      throw new IdempotencyInFlightError('a request with this Idempotency-Key is still being processed; retry later')
+    case 'done':
+      return { ...claim.response, replayed: true }
+  }
+  let response: StoredResponse
+  try {
+    response = await work()
+  } catch (err) {
+    await store.abandonIdempotent(call.scope, call.key).catch(onReleaseError)
+    throw err
+  }
+  await store.finishIdempotent(call.scope, call.key, response)
+  return response
+}

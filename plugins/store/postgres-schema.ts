@@ -1,0 +1,82 @@
+/** The PostgreSQL store's tables, as migrations: applied in order, each once, recorded in `matchcast_migrations`. */
+
+/** The store's tables, by the name the code uses for each. */
+export const TABLES = {
+  migrations: 'matchcast_migrations',
+  tournaments: 'tournaments',
+  members: 'members',
+  matches: 'matches',
+  certificates: 'certificates',
+  payouts: 'payouts',
+  idempotency: 'idempotency_keys'
+} as const
+
+export interface Migration {
+  id: number
+  name: string
+  sql: (schema: string) => string
+}
+
+/** Applied in order; never edit one that has shipped, add the next. */
+export const MIGRATIONS: readonly Migration[] = [{
+  id: 1,
+  name: 'initial',
+  sql: (s) => `
+    CREATE TABLE ${s}.tournaments (id text PRIMARY KEY, name text NOT NULL);
+    CREATE TABLE ${s}.members (
+      tournament_id text NOT NULL,
+      user_id text NOT NULL,
+      role text NOT NULL CHECK (role IN ('organizer', 'participant', 'spectator')),
+      PRIMARY KEY (tournament_id, user_id)
+    );
+    CREATE TABLE ${s}.matches (
+      id text PRIMARY KEY,
+      tournament_id text NOT NULL,
+      state text NOT NULL CHECK (state IN ('scheduled', 'live', 'disputed', 'completed', 'cancelled')),
+      participants jsonb NOT NULL,
+      scores jsonb NOT NULL,
+      winner_id text,
+      version integer NOT NULL DEFAULT 0,
+      prize_amount bigint,
+      prize_currency text,
+      started_at timestamptz,
+      completed_at timestamptz
+    );
+    CREATE INDEX matches_tournament ON ${s}.matches (tournament_id);
+    CREATE TABLE ${s}.certificates (
+      id text PRIMARY KEY,
+      seq bigserial NOT NULL,
+      code text NOT NULL UNIQUE,
+      tournament_id text NOT NULL,
+      tournament_name text NOT NULL,
+      match_id text NOT NULL,
+      user_id text NOT NULL,
+      scores jsonb NOT NULL,
+      issued_at text NOT NULL
+    );
+    CREATE INDEX certificates_match ON ${s}.certificates (match_id, seq);
+    CREATE TABLE ${s}.payouts (
+      id text PRIMARY KEY,
+      seq bigserial NOT NULL,
+      tournament_id text NOT NULL,
+      match_id text NOT NULL,
+      user_id text NOT NULL,
+      amount bigint NOT NULL CHECK (amount >= 0),
+      currency text NOT NULL,
+      status text NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+      reason text,
+      created_at timestamptz NOT NULL,
+      updated_at timestamptz NOT NULL
+    );
+    CREATE INDEX payouts_tournament ON ${s}.payouts (tournament_id, seq);
+    CREATE INDEX payouts_match ON ${s}.payouts (match_id, seq);
+    CREATE TABLE ${s}.idempotency_keys (
+      scope text NOT NULL,
+      key text NOT NULL,
+      fingerprint text NOT NULL,
+      created_at timestamptz NOT NULL,
+      status_code integer,
+      body json,
+      PRIMARY KEY (scope, key)
+    );`
+}]

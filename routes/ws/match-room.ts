@@ -1,0 +1,45 @@
+/**
+ * `GET /ws/matches/:matchId`: one match's room. A snapshot (or, with `?lastSeq=&epoch=`, the missed
+ * events), then the match's events live; commands of the match's organizers and participants.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import type { RoomMember } from '../../plugins/websocket/rooms.js'
+import { MatchParams, MatchRoomQuery } from '../../schemas/params.js'
+import { admit, begin, current, serve } from './session.js'
+
+const matchRoom: FastifyPluginAsync = async (app) => {
+  const { connections, store, matches, events } = app.matchcast
+
+  app.get<{ Params: MatchParams, Querystring: MatchRoomQuery }>('/ws/matches/:matchId', {
+    websocket: true,
+    schema: { params: MatchParams, querystring: MatchRoomQuery }
+  }, (socket, request) => {
+    const conn = connections.open(socket, request.log)
+    const { matchId } = request.params
+
+    begin(conn, async () => {
+      const admitted = await admit(app, conn, request, () => store.getMatch(matchId))
+      if (admitted === undefined) return
+      const { role } = admitted
+      const snapshot = async (resync: boolean) => {
+        const { seq, epoch, match } = await current(app, conn, matchId)
+        conn.send({ type: 'snapshot', matchId, seq, epoch, role, match, ...(resync && { resync: true as const }) })
+      }
+      const member: RoomMember = { connection: conn, held: [], resync: () => snapshot(true) }
+      // Join first and hold live events, so none slips between the snapshot and going live.
+      conn.onClose(connections.rooms.join(matchId, member))
+      const { lastSeq, epoch } = request.query
+      const replay = lastSeq === undefined ? undefined : await events.since(matchId, lastSeq, epoch)
+      if (replay !== undefined) {
+        conn.lastSeq.set(matchId, lastSeq!)
+        if (replay.length > 0) member.held!.unshift(replay)
+      } else {
+        await snapshot(lastSeq !== undefined)
+      }
+      connections.rooms.release(matchId, member)
+      serve(app, conn, async (command) => { await matches.execute(matchId, admitted, command) })
+    })
+  })
+}
+
+export default matchRoom

@@ -1,0 +1,49 @@
+/**
+ * `GET /ws/tournaments/:tournamentId`: every match of a tournament, read-only. A snapshot of all its
+ * matches, then the events of each, in its own seq order.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import { CommandError } from '../../lib/errors.js'
+import type { RoomMember } from '../../plugins/websocket/rooms.js'
+import { TournamentParams } from '../../schemas/params.js'
+import { admit, begin, current, serve } from './session.js'
+
+const tournamentRoom: FastifyPluginAsync = async (app) => {
+  const { connections, store, events } = app.matchcast
+
+  app.get<{ Params: TournamentParams }>('/ws/tournaments/:tournamentId', {
+    websocket: true,
+    schema: { params: TournamentParams }
+  }, (socket, request) => {
+    const conn = connections.open(socket, request.log)
+    const { tournamentId } = request.params
+
+    begin(conn, async () => {
+      const admitted = await admit(app, conn, request, async () => (await store.getTournament(tournamentId)) && { tournamentId })
+      if (admitted === undefined) return
+      const list = await store.listMatches(tournamentId)
+      // A resync of one match: a tournament snapshot holding just that match.
+      const resyncMatch = async (id: string) => {
+        const { seq, match } = await current(app, conn, id)
+        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: [match], seqs: { [id]: seq }, resync: true })
+      }
+      const members = list.map((m) => {
+        const member: RoomMember = { connection: conn, held: [], resync: () => resyncMatch(m.id) }
+        conn.onClose(connections.rooms.join(m.id, member))
+        return [m.id, member] as const
+      })
+      const seqs: Record<string, number> = {}
+      for (const m of list) seqs[m.id] = (await events.position(m.id)).seq
+      const matchesNow = await store.listMatches(tournamentId)
+      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs })
+      for (const [id, member] of members) {
+        conn.lastSeq.set(id, seqs[id]!)
+        connections.rooms.release(id, member)
+      }
+      // A tournament room is read-only for every role.
+      serve(app, conn, async () => { throw new CommandError('forbidden', 'tournament rooms are read-only') })
+    })
+  })
+}
+
+export default tournamentRoom

@@ -1,0 +1,73 @@
+/**
+ * The frames the server sends on a room socket: snapshots, replies (ack, pong, error) and events,
+ * alone or batched. Each type is `Static<>` of its schema.
+ */
+import { Type, type Static } from 'typebox'
+import { CommandId } from './commands.js'
+import { Id, Match, Role } from './common.js'
+import { MatchEvent, MatchEvents } from './events.js'
+
+export const MatchSnapshotFrame = Type.Object({
+  type: Type.Literal('snapshot'),
+  matchId: Id,
+  seq: Type.Integer({ minimum: 0, description: 'The last event already reflected in `match`.' }),
+  epoch: Type.String({ description: 'Names the match\'s sequence; changes if the sequence restarts.' }),
+  role: Role,
+  match: Match,
+  resync: Type.Optional(Type.Literal(true))
+}, { additionalProperties: false })
+export type MatchSnapshotFrame = Static<typeof MatchSnapshotFrame>
+
+export const TournamentSnapshotFrame = Type.Object({
+  type: Type.Literal('snapshot'),
+  tournamentId: Id,
+  role: Role,
+  matches: Type.Array(Match),
+  seqs: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'Match id → last event reflected in that match.' }),
+  resync: Type.Optional(Type.Literal(true))
+}, { additionalProperties: false })
+export type TournamentSnapshotFrame = Static<typeof TournamentSnapshotFrame>
+
+export const AckFrame = Type.Object({ type: Type.Literal('ack'), id: Type.Optional(CommandId) }, { additionalProperties: false })
+export type AckFrame = Static<typeof AckFrame>
+
+export const PongFrame = Type.Object({ type: Type.Literal('pong'), id: Type.Optional(CommandId) }, { additionalProperties: false })
+export type PongFrame = Static<typeof PongFrame>
+
+/** Error codes of `{type:"error"}` frames, with the default message of each: the one list of them. */
+export const WS_ERRORS = {
+  invalid_json: 'frame is not valid JSON',
+  invalid_message: 'command does not match its schema',
+  unknown_type: 'unknown command type',
+  invalid_state: 'command not allowed in the match\'s current state',
+  conflict: 'the match changed concurrently; reload and retry',
+  forbidden: 'your role may not send this command',
+  internal: 'internal error'
+} as const
+export type WsErrorCode = keyof typeof WS_ERRORS
+export const WsErrorCode = Type.Unsafe<WsErrorCode>(Type.Union(Object.keys(WS_ERRORS).map((code) => Type.Literal(code)), { $id: 'WsErrorCode' }))
+
+export const ErrorDetail = Type.Object({ path: Type.String(), message: Type.String() }, { additionalProperties: false })
+export type ErrorDetail = Static<typeof ErrorDetail>
+
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  id: Type.Optional(CommandId),
+  code: WsErrorCode,
+  message: Type.String(),
+  details: Type.Optional(Type.Array(ErrorDetail))
+}, { additionalProperties: false })
+export type ErrorFrame = Static<typeof ErrorFrame>
+
+export const BatchFrame = Type.Object({
+  type: Type.Literal('batch'),
+  matchId: Id,
+  events: Type.Array(MatchEvent, { minItems: 2 })
+}, { additionalProperties: false })
+export type BatchFrame = Static<typeof BatchFrame>
+
+/** Every frame the server may send. */
+export type ServerFrame = MatchSnapshotFrame | TournamentSnapshotFrame | AckFrame | PongFrame | ErrorFrame | BatchFrame | MatchEvent
+export const ServerFrame = Type.Unsafe<ServerFrame>(Type.Union([
+  MatchSnapshotFrame, TournamentSnapshotFrame, AckFrame, PongFrame, ErrorFrame, BatchFrame, ...Object.values(MatchEvents)
+], { $id: 'ServerFrame' }))
