@@ -9,7 +9,6 @@ import { Certificate, ErrorBody, Id, Match, MatchState, Payout, PayoutStatus, Ro
 /** Every `$id` schema the routes reference, in dependency order (referenced ones first). */
 export const SHARED_SCHEMAS = [ErrorBody, Role, MatchState, PayoutStatus, Match, Payout, Certificate] as const
 
-export const ErrorRef = Type.Ref('ErrorBody')
 export const MatchRef = Type.Ref('Match')
 export const PayoutRef = Type.Ref('Payout')
 export const CertificateRef = Type.Ref('Certificate')
@@ -140,7 +139,7 @@ const ERROR_DESCRIPTIONS = {
 } as const
 
 /** Error responses of a route, each with the one error shape. */
-export function errors (...codes: Array<keyof typeof ERROR_DESCRIPTIONS>): Record<number, typeof ErrorRef> {
+export function errors (...codes: Array<keyof typeof ERROR_DESCRIPTIONS>): Record<number, ReturnType<typeof Type.Ref<'ErrorBody'>>> {
   return Object.fromEntries(codes.map((code) => [code, Type.Ref('ErrorBody', { description: ERROR_DESCRIPTIONS[code] })]))
 }
 

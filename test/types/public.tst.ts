@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { describe, expect, test } from 'tstyche'
+import type { Static } from 'typebox'
 import matchcast, {
-  CloseCode, memoryStore, type CloseCodeInfo, type ClientCommand, type MatchEvent, type MatchcastNamespace,
-  type MatchcastOptions, type PendingEvent, type ServerFrame, type Store, type StreamPosition
+  CloseCode, Commands, EventData, memoryStore, RULES, WS_ERRORS, type Certificates, type CloseCodeInfo, type ClientCommand,
+  type CommandType, type EventType, type MatchEvent, type MatchcastNamespace, type MatchcastOptions, type Payouts,
+  type PendingEvent, type ServerFrame, type Store, type StreamPosition, type WsErrorCode
 } from '../../index.js'
 
 declare const app: FastifyInstance
@@ -64,5 +66,38 @@ describe('protocol types come from the schemas', () => {
   test('close codes are fixed literals', () => {
     expect(CloseCode.rateLimited.code).type.toBe<4009>()
     expect(CloseCode.slowConsumer).type.toBeAssignableTo<CloseCodeInfo>()
+  })
+})
+
+describe('the protocol tables drive the types', () => {
+  test('a command\'s schema gives its type, with `type` and an optional `id`', () => {
+    expect<Static<typeof Commands['score.update']>>().type.toBe<{ type: 'score.update', id?: string | number, scores: Record<string, number> }>()
+    expect<CommandType>().type.toBe<'ping' | 'match.start' | 'score.update' | 'result.report' | 'match.dispute' | 'match.finalize' | 'match.cancel'>()
+  })
+
+  test('the state machine\'s rules cover the match commands, from the table', () => {
+    expect(RULES['match.finalize'].sender).type.toBe<'organizer' | 'player'>()
+    expect(RULES).type.not.toHaveProperty('ping')
+  })
+
+  test('events and their data come from the event table', () => {
+    expect<EventType>().type.toBe<'match_started' | 'score_updated' | 'result_reported' | 'match_disputed' | 'match_completed' | 'match_cancelled'>()
+    expect<Static<typeof EventData['match_cancelled']>>().type.toBe<{ state: 'cancelled', reason: string }>()
+  })
+
+  test('error codes come from their table', () => {
+    expect<WsErrorCode>().type.toBe<keyof typeof WS_ERRORS>()
+  })
+})
+
+describe('the limiter decides close codes', () => {
+  test('admission and frames answer a close code or nothing', () => {
+    expect(app.matchcast.limiter.frame('u', 10)).type.toBe<Promise<CloseCodeInfo | undefined>>()
+    expect(app.matchcast.limiter.admit('u', 'c')).type.toBe<Promise<CloseCodeInfo | undefined>>()
+  })
+
+  test('certificates and payouts have their own fields', () => {
+    expect(app.matchcast.certificates).type.toBe<Certificates>()
+    expect(app.matchcast.payouts).type.toBe<Payouts>()
   })
 })
