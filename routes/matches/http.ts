@@ -65,27 +65,37 @@ export function fingerprint (request: FastifyRequest): string {
 const MATCH_STATES = ['scheduled', 'live', 'disputed', 'completed', 'cancelled'] as const
 const PAYOUT_STATUSES = ['pending', 'approved', 'rejected'] as const
 
-/** The organizer analytics of a tournament, from its matches, members and payouts. */
+/**
+ * The organizer analytics of a tournament, from its matches, members and payouts. Totals are kept
+ * in Maps: a currency (or a state a host's store made up) may be spelled like a built-in property.
+ * States and statuses outside the schema are not counted.
+ */
 export function summarize (tournamentId: string, matches: Match[], participants: number, payouts: Payout[],
   connections: AnalyticsSummary['connections'], now: Date): AnalyticsSummary {
-  const byState = Object.fromEntries(MATCH_STATES.map((s) => [s, 0])) as AnalyticsSummary['matches']['byState']
+  const states = new Map<string, number>()
   const players = new Set<string>()
   let durations = 0
   let timed = 0
   for (const m of matches) {
-    byState[m.state]++
+    states.set(m.state, (states.get(m.state) ?? 0) + 1)
     for (const p of m.participants) players.add(p)
     if (m.state === 'completed' && m.startedAt !== undefined && m.completedAt !== undefined) {
       durations += Date.parse(m.completedAt) - Date.parse(m.startedAt)
       timed++
     }
   }
-  const byStatus = Object.fromEntries(PAYOUT_STATUSES.map((s) => [s, { count: 0, amounts: {} }])) as AnalyticsSummary['payouts']['byStatus']
+  const byState = Object.fromEntries(MATCH_STATES.map((s) => [s, states.get(s) ?? 0])) as AnalyticsSummary['matches']['byState']
+  const statuses = new Map<string, { count: number, amounts: Map<string, number> }>()
   for (const p of payouts) {
-    const totals = byStatus[p.status]
+    const totals = statuses.get(p.status) ?? { count: 0, amounts: new Map<string, number>() }
     totals.count++
-    totals.amounts[p.currency] = (totals.amounts[p.currency] ?? 0) + p.amount
+    totals.amounts.set(p.currency, (totals.amounts.get(p.currency) ?? 0) + p.amount)
+    statuses.set(p.status, totals)
   }
+  const byStatus = Object.fromEntries(PAYOUT_STATUSES.map((s) => {
+    const totals = statuses.get(s)
+    return [s, { count: totals?.count ?? 0, amounts: Object.fromEntries(totals?.amounts ?? []) }]
+  })) as AnalyticsSummary['payouts']['byStatus']
   return {
     tournamentId,
     matches: { total: matches.length, byState },
@@ -132,6 +142,9 @@ const plugin: FastifyPluginAsync<OptionsInput<HttpRoutesOptions>> = async (insta
   app.setErrorHandler(errorHandler)
   // TypeBox validates the requests (as it does WebSocket commands): unknown fields are a 400, not dropped.
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  // A participant id may be `__proto__`, so a score keyed by it is kept as an ordinary own key
+  // rather than refused; matchcast reads only own keys, and the schemas refuse keys they do not name.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'))
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
   if (options.docs) await app.register(matchcastOpenapi, { routePrefix: options.docsPrefix })
 

@@ -201,12 +201,13 @@ const routes: FastifyPluginAsync = async (app) => {
         conn.onClose(connections.rooms.join(m.id, member))
         return [m.id, member] as const
       })
-      const seqs: Record<string, number> = {}
-      for (const m of list) seqs[m.id] = (await events.position(m.id)).seq
+      // A Map, since a match id may be spelled like a built-in property (`__proto__`).
+      const seqs = new Map<string, number>()
+      for (const m of list) seqs.set(m.id, (await events.position(m.id)).seq)
       const matchesNow = await store.listMatches(tournamentId)
-      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs })
+      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs: Object.fromEntries(seqs) })
       for (const [id, member] of members) {
-        conn.lastSeq.set(id, seqs[id]!)
+        conn.lastSeq.set(id, seqs.get(id)!)
         connections.rooms.release(id, member)
       }
       // A tournament room is read-only for every role.
