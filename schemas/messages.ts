@@ -3,13 +3,13 @@
  * Each TypeScript type of a frame is `Static<>` of its schema; nothing else defines them.
  */
 import { Type, type Static, type TSchema } from 'typebox'
-import { Id, Match, MatchState, Role, Scores, Timestamp } from './common.js'
+import { Id, Match, MatchState, Role, Scores, Text, Timestamp } from './common.js'
 
 /** Optional correlation id a client may put on a command; echoed in the reply. */
-export const CommandId = Type.Union([Type.String({ maxLength: 64 }), Type.Integer()])
+export const CommandId = Type.Union([Text({ maxLength: 64 }), Type.Integer()])
 export type CommandId = Static<typeof CommandId>
 
-const Reason = Type.String({ minLength: 1, maxLength: 500 })
+const Reason = Text({ minLength: 1, maxLength: 500 })
 
 function command<K extends string, P extends Record<string, TSchema>> (type: K, props: P) {
   return Type.Object({ type: Type.Literal(type), id: Type.Optional(CommandId), ...props }, { additionalProperties: false })
