@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import { Compile } from 'typebox/compile'
 import type { RawData } from 'ws'
 import type { Role } from '../../schemas/common.js'
-import { Commands, type ClientCommand, type CommandId, type ErrorDetail, type MatchCommand, type WsErrorCode } from '../../schemas/messages.js'
+import { CommandId, Commands, type ClientCommand, type ErrorDetail, type MatchCommand, type WsErrorCode } from '../../schemas/messages.js'
 import { MatchParams, MatchRoomQuery, TournamentParams } from '../../schemas/matches.js'
 import type { Connection } from '../../plugins/connection.js'
 import { CloseCode, CommandError, WS_ERRORS } from '../../plugins/errors.js'
@@ -35,10 +35,13 @@ export function parseCommand (data: RawData): ClientCommand {
   throw Object.assign(new CommandError('invalid_message', `${type}: ${details[0]!.path} ${details[0]!.message}`), { details })
 }
 
+const validCommandId = Compile(CommandId)
+
+/** The `id` of a frame that failed to parse, to echo in the error: only one that is a valid `CommandId`. */
 function commandId (data: RawData): CommandId | undefined {
   try {
     const id = (JSON.parse(data.toString()) as { id?: unknown }).id
-    return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : undefined
+    return validCommandId.Check(id) ? id : undefined
   } catch {
     return undefined
   }
