@@ -40,20 +40,40 @@ declare module '@fastify/jwt' {
   }
 }
 
+/** A query parameter's name or value as Fastify's query parser reads it: `+` is a space, then percent-decoding (a malformed escape is left as it is). */
+function decodeQueryPart (raw: string): string {
+  const spaced = raw.replaceAll('+', ' ')
+  try {
+    return decodeURIComponent(spaced)
+  } catch {
+    return spaced
+  }
+}
+
 /**
- * Moves `?token=` out of the URL before anything (Fastify's request log included) sees it; the
- * token is kept on the raw request under a symbol for `extractToken`.
+ * Moves the query token out of the URL before anything (Fastify's request log included) sees it;
+ * the token is kept on the raw request under a symbol for `extractToken`. Parameters are matched
+ * by their decoded name, as Fastify reads them: `?token=` and `?%74oken=` are the token (the first
+ * one is used); every other spelling of the name in any case (`?TOKEN=`, `?%54oken=`) is removed
+ * too, but not accepted. Other parameters stay exactly as sent.
  */
 export function stripQueryToken (req: IncomingMessage): void {
   const url = req.url!
   const q = url.indexOf('?')
-  if (q === -1 || !url.includes('token=', q)) return
-  const params = new URLSearchParams(url.slice(q + 1))
-  const token = params.get('token')
-  params.delete('token')
-  ;(req as IncomingMessage & { [kQueryToken]?: string | null })[kQueryToken] = token
-  const rest = params.toString()
-  req.url = url.slice(0, q) + (rest === '' ? '' : `?${rest}`)
+  // A name that decodes to "token" holds those letters or percent-escapes of them.
+  if (q === -1 || !/token|%/i.test(url.slice(q + 1))) return
+  const pairs = url.slice(q + 1).split('&')
+  const kept: string[] = []
+  let token: string | undefined
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    const name = decodeQueryPart(eq === -1 ? pair : pair.slice(0, eq))
+    if (name.toLowerCase() !== 'token') kept.push(pair)
+    else if (name === 'token') token ??= eq === -1 ? '' : decodeQueryPart(pair.slice(eq + 1))
+  }
+  if (kept.length === pairs.length) return
+  if (token !== undefined) (req as IncomingMessage & { [kQueryToken]?: string })[kQueryToken] = token
+  req.url = url.slice(0, q) + (kept.length === 0 ? '' : `?${kept.join('&')}`)
 }
 
 function fromSubprotocol (header: string | undefined): string | undefined {
@@ -103,7 +123,7 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
     if (header !== undefined && /^bearer /i.test(header)) return header.slice(7).trim()
     const fromProtocol = fromSubprotocol(request.headers['sec-websocket-protocol'])
     if (fromProtocol !== undefined) return fromProtocol
-    return (request.raw as IncomingMessage & { [kQueryToken]?: string | null })[kQueryToken] ?? undefined
+    return (request.raw as IncomingMessage & { [kQueryToken]?: string })[kQueryToken]
   }
 
   const auth: Auth = {
