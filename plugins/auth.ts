@@ -11,6 +11,7 @@ import { kQueryToken } from './symbols.js'
 /** The WebSocket subprotocol the server answers; the token rides next to it as `bearer.<jwt>`. */
 export const SUBPROTOCOL = 'matchcast.v1'
 const BEARER_PROTOCOL = 'bearer.'
+export const DEFAULT_CLOCK_TOLERANCE_MS = 5000
 
 export const AuthOptions = Type.Object({
   /** HS256 shared secret, or whatever `@fastify/jwt` accepts as `secret` (e.g. `{ public, private }`). Required. */
@@ -20,7 +21,11 @@ export const AuthOptions = Type.Object({
   /** Required `iss` claim, when set. */
   issuer: Type.Optional(Type.String()),
   /** Required `aud` claim, when set. */
-  audience: Type.Optional(Type.String())
+  audience: Type.Optional(Type.String()),
+  /** Tokens must carry `exp`: a token without one would be accepted forever. @default true */
+  requireExp: Type.Boolean({ default: true }),
+  /** Clock skew allowed between the token issuer and this server, in ms: `exp` may be this far past, `iat` and `nbf` this far ahead. @default 5000 */
+  clockToleranceMs: Type.Integer({ minimum: 0, maximum: 300_000, default: DEFAULT_CLOCK_TOLERANCE_MS })
 }, { additionalProperties: false })
 export type AuthOptions = Static<typeof AuthOptions>
 
@@ -89,8 +94,10 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
     algorithms: [options.algorithm],
     ...(options.issuer !== undefined && { allowedIss: options.issuer }),
     ...(options.audience !== undefined && { allowedAud: options.audience }),
-    // fast-jwt checks iss/aud only when present; a configured one must also be present.
-    requiredClaims: ['sub', ...(options.issuer !== undefined ? ['iss'] : []), ...(options.audience !== undefined ? ['aud'] : [])]
+    // fast-jwt applies the tolerance to exp and nbf (not to a future iat: checked in `verify`).
+    clockTolerance: options.clockToleranceMs,
+    // fast-jwt checks exp/iss/aud only when present; a required or configured one must also be present.
+    requiredClaims: ['sub', ...(options.requireExp ? ['exp'] : []), ...(options.issuer !== undefined ? ['iss'] : []), ...(options.audience !== undefined ? ['aud'] : [])]
   }
   if (!app.hasDecorator('jwt')) {
     await app.register(fastifyJwt, {
@@ -108,13 +115,17 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
   })
 
   const verify = (token: string): string => {
-    let payload: { sub?: unknown }
+    let payload: { sub?: unknown, iat?: unknown }
     try {
       payload = app.jwt.verify(token, verifyOptions)
     } catch (err) {
       throw new UnauthorizedError((err as Error).message)
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') throw new UnauthorizedError('token has no sub claim')
+    // A token issued in the future (beyond the clock skew) was signed by a wrong clock or forged to outlive its `exp`.
+    if (payload.iat !== undefined && !(typeof payload.iat === 'number' && payload.iat * 1000 <= Date.now() + options.clockToleranceMs)) {
+      throw new UnauthorizedError('token iat is not a time in the past')
+    }
     return payload.sub
   }
 
