@@ -115,6 +115,7 @@ export { decide, decideWinner, mayIssue, RULES, type Actor } from './plugins/mat
 export { createCertificateSigner, type CertificateSigner } from './plugins/certificates.js'
 export { CloseCode, WS_ERRORS, CommandError, type CloseCodeInfo } from './plugins/errors.js'
 export { SUBPROTOCOL } from './plugins/auth.js'
+export { socketErrorHandler } from './plugins/websocket.js'
 export { createLimiter, limiterStatus, rateLimited, type Limiter, type LimiterStatus, type CheckResult, type RateLimitOptions } from './plugins/rate-limit/index.js'
 export type { LimiterStore, LimiterMode, HitResult } from './plugins/rate-limit/store.js'
 export { MemoryLimiterStore } from './plugins/rate-limit/memory-store.js'

@@ -1,5 +1,5 @@
 import fastifyWebsocket from '@fastify/websocket'
-import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type, type Static } from 'typebox'
 import type { WebSocket } from 'ws'
@@ -47,6 +47,26 @@ export interface ConnectionRegistry {
   open (socket: WebSocket, log: FastifyBaseLogger): Connection
   /** Closes every connection with `info` and resolves once all are closed. */
   closeAll (info: CloseCodeInfo): Promise<void>
+}
+
+/**
+ * Errors of an upgraded socket. A frame the peer got wrong (`ws` codes `WS_ERR_*`: invalid UTF-8,
+ * protocol violation, too large, too fragmented) is the peer's fault: `ws` has already sent the
+ * close (1007, 1002, 1009, 1008), so it is logged at info and the peer gets `closeGraceMs` to finish
+ * the closing handshake. Anything else (a route handler that threw) is a server error.
+ */
+export function socketErrorHandler (closeGraceMs: number) {
+  return function onSocketError (err: Error & { code?: unknown }, socket: WebSocket, request: FastifyRequest): void {
+    if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
+      request.log.info({ err }, 'websocket peer sent a frame the transport refuses; closed')
+      const cut = setTimeout(() => socket.terminate(), closeGraceMs)
+      cut.unref()
+      socket.once('close', () => clearTimeout(cut))
+      return
+    }
+    request.log.error({ err }, 'websocket handler failed')
+    socket.terminate()
+  }
 }
 
 /** The subprotocol answer: `matchcast.v1` when offered, never the `bearer.<jwt>` entry. */
@@ -121,6 +141,7 @@ const plugin: FastifyPluginAsync<OptionsInput<WebsocketOptions>> = async (app, r
   } else {
     await app.register(fastifyWebsocket, {
       options: { handleProtocols: selectProtocol, maxPayload: options.transportMaxPayloadBytes, perMessageDeflate: false },
+      errorHandler: socketErrorHandler(options.closeGraceMs),
       preClose: shutdown
     })
   }

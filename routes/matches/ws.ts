@@ -9,7 +9,7 @@ import { CommandId, Commands, type ClientCommand, type ErrorDetail, type MatchCo
 import { MatchParams, MatchRoomQuery, TournamentParams } from '../../schemas/matches.js'
 import type { Connection } from '../../plugins/connection.js'
 import { CloseCode, CommandError, WS_ERRORS } from '../../plugins/errors.js'
-import type { RoomMember } from '../../plugins/rooms.js'
+import { coalesceResyncs, type RoomMember } from '../../plugins/rooms.js'
 
 const validators = Object.fromEntries(Object.entries(Commands).map(([type, schema]) => [type, Compile(schema)])) as
   { [K in keyof typeof Commands]: ReturnType<typeof Compile<(typeof Commands)[K]>> }
@@ -194,13 +194,14 @@ const routes: FastifyPluginAsync = async (app) => {
       const admitted = await admit(app, conn, request, async () => (await store.getTournament(tournamentId)) && { tournamentId })
       if (admitted === undefined) return
       const list = await store.listMatches(tournamentId)
-      // A resync of one match: a tournament snapshot holding just that match.
-      const resyncMatch = async (id: string) => {
-        const { seq, match } = await current(conn, id)
-        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: [match], seqs: { [id]: seq }, resync: true })
-      }
+      // Resyncs asked for together (e.g. every match when Redis returns): one snapshot holding those matches.
+      const resync = coalesceResyncs(async (ids) => {
+        const now = await Promise.all(ids.map((id) => current(conn, id)))
+        const seqs = Object.fromEntries(ids.map((id, i) => [id, now[i]!.seq]))
+        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: now.map((c) => c.match), seqs, resync: true })
+      })
       const members = list.map((m) => {
-        const member: RoomMember = { connection: conn, held: [], resync: () => resyncMatch(m.id) }
+        const member: RoomMember = { connection: conn, held: [], resync: () => resync(m.id) }
         conn.onClose(connections.rooms.join(m.id, member))
         return [m.id, member] as const
       })
