@@ -122,6 +122,7 @@ export { createCertificates, type Certificates } from './plugins/certificates/in
 export { createPayouts, type Payouts, type PayoutDecision } from './plugins/payouts/index.js'
 export { CloseCode, WS_ERRORS, CommandError, type CloseCodeInfo } from './lib/errors.js'
 export { SUBPROTOCOL } from './plugins/auth/index.js'
+export { socketErrorHandler } from './plugins/websocket/index.js'
 export { createLimiter, limiterStatus, rateLimited, type Limiter, type LimiterStatus, type CheckResult, type RateLimitOptions } from './plugins/rate-limit/index.js'
 export type { LimiterStore, LimiterMode, HitResult } from './plugins/rate-limit/store.js'
 export { MemoryLimiterStore } from './plugins/rate-limit/memory-store.js'

@@ -60,6 +60,8 @@ type Parser = (env: Env, name: string) => number | boolean | string | undefined
 
 /** Environment variable → option path and parser, for every option the demo server exposes. */
 export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], Parser]>> = {
+  MATCHCAST_JWT_REQUIRE_EXP: [['auth', 'requireExp'], boolean],
+  MATCHCAST_JWT_CLOCK_TOLERANCE_MS: [['auth', 'clockToleranceMs'], integer],
   REDIS_URL: [['redis'], read],
   MATCHCAST_KEY_PREFIX: [['keyPrefix'], read],
   MATCHCAST_BATCH_WINDOW_MS: [['batching', 'windowMs'], integer],

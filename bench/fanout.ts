@@ -118,7 +118,7 @@ async function benchMatchcast (shape: Shape, redis?: string): Promise<FanoutResu
   const { port } = app.server.address() as { port: number }
   const total = shape.matches * shape.socketsPerMatch
   const urls = Array.from({ length: total }, (_, i) => `ws://127.0.0.1:${port}/ws/matches/m${i % shape.matches}`)
-  const tokens = Array.from({ length: total }, (_, i) => app.jwt.sign({ sub: `u${i}` }))
+  const tokens = Array.from({ length: total }, (_, i) => app.jwt.sign({ sub: `u${i}` }, { expiresIn: '1h' }))
   const run = newRun()
   const sockets = await openClients(urls, (i) => ({ authorization: `Bearer ${tokens[i]!}` }), onEvent(run))
   const rate = await drive(shape, (m, i) => app.matchcast.events.emit(`m${m}`, { type: 'result_reported', data: { by: 'p1', scores: { p1: i, p2: 0 } } }), run)

@@ -78,7 +78,7 @@ async function openRoom (app: FastifyInstance, url: string): Promise<Room> {
   }
   const sockets: WebSocket[] = new Array(SOCKETS)
   await pool(Array.from({ length: SOCKETS }, (_, i) => i), 25, async (i) => {
-    const ws = new WebSocket(`${url}/ws/tournaments/live`, { headers: { authorization: `Bearer ${app.jwt.sign({ sub: `fan${i}` })}` }, perMessageDeflate: false })
+    const ws = new WebSocket(`${url}/ws/tournaments/live`, { headers: { authorization: `Bearer ${app.jwt.sign({ sub: `fan${i}` }, { expiresIn: '1h' })}` }, perMessageDeflate: false })
     sockets[i] = ws
     await new Promise<void>((resolve, reject) => {
       ws.once('message', () => resolve())
@@ -122,7 +122,7 @@ async function runScenarios (store: Store, log: Log): Promise<Record<string, Sum
   })
   try {
     const address = await app.listen({ port: 0, host: '127.0.0.1' })
-    const organizer = { authorization: `Bearer ${app.jwt.sign({ sub: 'org' })}` }
+    const organizer = { authorization: `Bearer ${app.jwt.sign({ sub: 'org' }, { expiresIn: '1h' })}` }
     const room = await openRoom(app, address.replace(/^http/, 'ws'))
     const results: Record<string, Summary> = {}
 

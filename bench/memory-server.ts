@@ -20,7 +20,7 @@ await app.register(matchcast, {
 })
 await app.listen({ port: 0, host: '127.0.0.1' })
 const { port } = app.server.address() as { port: number }
-const tokens = Array.from({ length: users }, (_, i) => app.jwt.sign({ sub: `u${i}` }))
+const tokens = Array.from({ length: users }, (_, i) => app.jwt.sign({ sub: `u${i}` }, { expiresIn: '1h' }))
 
 const measure = () => {
   (globalThis as { gc?: () => void }).gc?.()

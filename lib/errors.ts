@@ -59,7 +59,7 @@ export class CommandError extends Error {
 export interface CloseCodeInfo {
   /** The numeric close code. */
   readonly code: number
-  /** The close reason sent on the wire: a short machine-readable word. */
+  /** The close reason sent on the wire: a short machine-readable word (empty for the codes the transport sends by itself). */
   readonly reason: string
   /** Whether a client should reconnect, and how. */
   readonly reconnect: 'no' | 'yes' | 'after-backoff' | 'with-new-token' | 'after-a-connection-closes'
@@ -87,6 +87,15 @@ export const CloseCode = {
   /** The server failed while admitting the connection (e.g. its store did not answer). */
   internal: { code: 1011, reason: 'internal_error', reconnect: 'after-backoff' },
   /** Slow consumer: send buffer stayed above the hard limit. */
-  slowConsumer: { code: 4012, reason: 'slow_consumer', reconnect: 'yes' }
+  slowConsumer: { code: 4012, reason: 'slow_consumer', reconnect: 'yes' },
+  // Sent by the transport (`ws`) itself, without a reason, for a frame it cannot accept.
+  /** A frame that breaks the WebSocket protocol (unmasked, reserved opcode or bits, bad close code): a client bug. */
+  protocolError: { code: 1002, reason: '', reconnect: 'after-backoff' },
+  /** A text frame (or close reason) that is not valid UTF-8: do not resend that frame. */
+  invalidPayload: { code: 1007, reason: '', reconnect: 'yes' },
+  /** A message split into more fragments than the transport buffers: do not resend it so. */
+  policyViolation: { code: 1008, reason: '', reconnect: 'yes' },
+  /** A frame over the transport's cap, `transportMaxPayloadBytes`: do not resend that frame. */
+  messageTooBig: { code: 1009, reason: '', reconnect: 'yes' }
 } as const satisfies Record<string, CloseCodeInfo>
 export type CloseCodeName = keyof typeof CloseCode

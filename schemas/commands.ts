@@ -6,13 +6,11 @@
  * `plugins/matches/machine.ts`.
  */
 import { Type, type Static, type TLiteral, type TObject, type TOptional, type TProperties } from 'typebox'
-import { Id, Scores, type MatchState } from './common.js'
+import { Id, Reason, Scores, Text, type MatchState } from './common.js'
 
 /** Optional correlation id a client may put on a command; echoed in the reply. */
-export const CommandId = Type.Union([Type.String({ maxLength: 64 }), Type.Integer()])
+export const CommandId = Type.Union([Text({ maxLength: 64 }), Type.Integer()])
 export type CommandId = Static<typeof CommandId>
-
-const Reason = Type.String({ minLength: 1, maxLength: 500 })
 
 /** Who may send a command: anyone in the room, an organizer, or a participant of this very match. */
 export type Sender = 'any' | 'organizer' | 'player'

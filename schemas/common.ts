@@ -1,4 +1,21 @@
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TString, type TStringOptions } from 'typebox'
+
+/**
+ * What free text may not hold: NUL, which PostgreSQL stores in neither `text` nor `jsonb`, and
+ * UTF-16 surrogates that are not half of a pair: they are not Unicode, and UTF-8 would store them
+ * altered (as U+FFFD). TypeBox matches patterns with the `u` flag, so a pair (an emoji) is one
+ * character and passes.
+ */
+export const TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$'
+
+/**
+ * A free-text string of a request or command (reason, name, code, key): any Unicode text that
+ * every store keeps exactly. `pattern` may narrow it further (e.g. visible ASCII), never widen it:
+ * a narrower pattern must itself refuse NUL and surrogates.
+ */
+export function Text (options: Omit<TStringOptions, 'format'> = {}): TString {
+  return Type.String({ pattern: TEXT_PATTERN, ...options })
+}
 
 /**
  * An opaque identifier: user, tournament, match, certificate, payout. At most 100 characters, the
@@ -49,7 +66,10 @@ export const Match = Type.Object({
 }, { $id: 'Match', additionalProperties: false })
 export type Match = Static<typeof Match>
 
-export const Tournament = Type.Object({ id: Id, name: Type.String({ minLength: 1, maxLength: 200 }) }, { $id: 'Tournament', additionalProperties: false })
+/** A free-text reason (disputes, cancellations, payout rejections). */
+export const Reason = Text({ minLength: 1, maxLength: 500 })
+
+export const Tournament = Type.Object({ id: Id, name: Text({ minLength: 1, maxLength: 200 }) }, { $id: 'Tournament', additionalProperties: false })
 export type Tournament = Static<typeof Tournament>
 
 export const Member = Type.Object({ tournamentId: Id, userId: Id, role: Role }, { additionalProperties: false })

@@ -7,9 +7,7 @@
  * event means an entry here and the code that emits it.
  */
 import { Type, type Static, type TInteger, type TLiteral, type TObject, type TSchema } from 'typebox'
-import { Id, Scores, Timestamp } from './common.js'
-
-const Reason = Type.String({ minLength: 1, maxLength: 500 })
+import { Id, Reason, Scores, Timestamp } from './common.js'
 
 interface EventSpec {
   /** One line for the docs. */

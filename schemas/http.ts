@@ -4,7 +4,7 @@
  * referenced with `Type.Ref`, so they become named OpenAPI components.
  */
 import { Type, type Static } from 'typebox'
-import { Certificate, ErrorBody, Id, Match, MatchState, Payout, PayoutStatus, Role, Scores } from './common.js'
+import { Certificate, ErrorBody, Id, Match, MatchState, Payout, PayoutStatus, Reason, Role, Scores, Text } from './common.js'
 
 /** Every `$id` schema the routes reference, in dependency order (referenced ones first). */
 export const SHARED_SCHEMAS = [ErrorBody, Role, MatchState, PayoutStatus, Match, Payout, Certificate] as const
@@ -25,13 +25,14 @@ export type CertificateParams = Static<typeof CertificateParams>
  * Any string is accepted: a code that is not a valid signature simply verifies as `valid: false`.
  * (A code is 86 characters; Fastify refuses path parameters over `maxParamLength`, 100 by default, with a 414.)
  */
-export const VerifyParams = Type.Object({ code: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false })
+export const VerifyParams = Type.Object({ code: Text({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false })
 export type VerifyParams = Static<typeof VerifyParams>
 
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({
+  'idempotency-key': Type.Optional(Text({
     minLength: 1,
     maxLength: 255,
+    // Visible ASCII: narrower than Text's own pattern.
     pattern: '^[\\x21-\\x7E]+$',
     description: 'Makes the request safe to retry: the same key with the same body answers the first response again ' +
       '(with `Idempotent-Replayed: true`); with another body it is a 422; while the first is still running, a 409. ' +
@@ -54,7 +55,7 @@ export const FinalizeBody = Type.Object({
 export type FinalizeBody = Static<typeof FinalizeBody>
 
 export const RejectBody = Type.Object({
-  reason: Type.String({ minLength: 1, maxLength: 500 })
+  reason: Reason
 }, { additionalProperties: false })
 export type RejectBody = Static<typeof RejectBody>
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { Id } from './common.js'
+import { Id, Text } from './common.js'
 
 export const MatchParams = Type.Object({ matchId: Id }, { additionalProperties: false })
 export type MatchParams = Static<typeof MatchParams>
@@ -13,6 +13,6 @@ export type TournamentParams = Static<typeof TournamentParams>
  */
 export const MatchRoomQuery = Type.Object({
   lastSeq: Type.Optional(Type.Integer({ minimum: 0 })),
-  epoch: Type.String({ maxLength: 64, default: '' })
+  epoch: Text({ maxLength: 64, default: '' })
 })
 export type MatchRoomQuery = Static<typeof MatchRoomQuery>

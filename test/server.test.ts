@@ -23,6 +23,8 @@ t.test('every variable maps onto its option', async (t) => {
     PORT: '0',
     HOST: '::1',
     MATCHCAST_JWT_SECRET: 's3cret',
+    MATCHCAST_JWT_REQUIRE_EXP: 'false',
+    MATCHCAST_JWT_CLOCK_TOLERANCE_MS: '2000',
     MATCHCAST_SEED: seedPath,
     MATCHCAST_BATCH_WINDOW_MS: '10',
     MATCHCAST_BATCH_MAX: '7',
@@ -62,7 +64,7 @@ t.test('every variable maps onto its option', async (t) => {
     logLevel: 'warn',
     seed: { tournaments: [{ id: 'x' }] },
     options: {
-      auth: { secret: 's3cret' },
+      auth: { secret: 's3cret', requireExp: false, clockToleranceMs: 2000 },
       batching: { windowMs: 10, maxBatch: 7 },
       history: { size: 50, ttlMs: 1000 },
       redis: 'redis://127.0.0.1:6390',
@@ -99,6 +101,7 @@ t.test('a bad value stops the start with a message naming the variable', async (
     [{ MATCHCAST_SEED: join(dir, 'missing.json') }, /^MATCHCAST_SEED: cannot read/],
     [{ MATCHCAST_CLOSE_GRACE_MS: 'x' }, /^MATCHCAST_CLOSE_GRACE_MS: expected an integer/],
     [{ MATCHCAST_DOCS: 'yes' }, /^MATCHCAST_DOCS: expected true or false/],
+    [{ MATCHCAST_JWT_REQUIRE_EXP: 'no' }, /^MATCHCAST_JWT_REQUIRE_EXP: expected true or false/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: join(dir, 'nokey.pem') }, /^MATCHCAST_CERTIFICATE_KEY_FILE: cannot read/]
   ]
   for (const [env, message] of bad) t.throws(() => loadConfig(env), { message })
@@ -115,6 +118,7 @@ t.test('an out-of-range value fails at registration, still naming the variable',
     [{ MATCHCAST_SEED: badSeed }, /^MATCHCAST_SEED: .*seed/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: keyPath }, /^MATCHCAST_CERTIFICATE_KEY_FILE: /],
     [{ MATCHCAST_CLOSE_GRACE_MS: '0' }, /^MATCHCAST_CLOSE_GRACE_MS: /],
+    [{ MATCHCAST_JWT_CLOCK_TOLERANCE_MS: '-5' }, /^MATCHCAST_JWT_CLOCK_TOLERANCE_MS: .*auth\.clockToleranceMs: /],
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: .*redis: must be a redis:\/\//],
     [{ MATCHCAST_HTTP_RATE_MAX: '0' }, /^MATCHCAST_HTTP_RATE_MAX: .*rateLimit\.http\.max/],
     [{ MATCHCAST_BACKPRESSURE_HARD_LIMIT: '0' }, /^MATCHCAST_BACKPRESSURE_HARD_LIMIT: /]

@@ -11,6 +11,7 @@ import { kQueryToken } from '../../lib/symbols.js'
 /** The WebSocket subprotocol the server answers; the token rides next to it as `bearer.<jwt>`. */
 export const SUBPROTOCOL = 'matchcast.v1'
 const BEARER_PROTOCOL = 'bearer.'
+export const DEFAULT_CLOCK_TOLERANCE_MS = 5000
 
 export const AuthOptions = Type.Object({
   /** HS256 shared secret, or whatever `@fastify/jwt` accepts as `secret` (e.g. `{ public, private }`). Required. */
@@ -20,7 +21,11 @@ export const AuthOptions = Type.Object({
   /** Required `iss` claim, when set. */
   issuer: Type.Optional(Type.String()),
   /** Required `aud` claim, when set. */
-  audience: Type.Optional(Type.String())
+  audience: Type.Optional(Type.String()),
+  /** Tokens must carry `exp`: a token without one would be accepted forever. @default true */
+  requireExp: Type.Boolean({ default: true }),
+  /** Clock skew allowed between the token issuer and this server, in ms: `exp` may be this far past, `iat` and `nbf` this far ahead. @default 5000 */
+  clockToleranceMs: Type.Integer({ minimum: 0, maximum: 300_000, default: DEFAULT_CLOCK_TOLERANCE_MS })
 }, { additionalProperties: false })
 export type AuthOptions = Static<typeof AuthOptions>
 
@@ -47,20 +52,40 @@ declare module '@fastify/jwt' {
   }
 }
 
+/** A query parameter's name or value as Fastify's query parser reads it: `+` is a space, then percent-decoding (a malformed escape is left as it is). */
+function decodeQueryPart (raw: string): string {
+  const spaced = raw.replaceAll('+', ' ')
+  try {
+    return decodeURIComponent(spaced)
+  } catch {
+    return spaced
+  }
+}
+
 /**
- * Moves `?token=` out of the URL before anything (Fastify's request log included) sees it; the
- * token is kept on the raw request under a symbol for `extractToken`.
+ * Moves the query token out of the URL before anything (Fastify's request log included) sees it;
+ * the token is kept on the raw request under a symbol for `extractToken`. Parameters are matched
+ * by their decoded name, as Fastify reads them: `?token=` and `?%74oken=` are the token (the first
+ * one is used); every other spelling of the name in any case (`?TOKEN=`, `?%54oken=`) is removed
+ * too, but not accepted. Other parameters stay exactly as sent.
  */
 export function stripQueryToken (req: IncomingMessage): void {
   const url = req.url!
   const q = url.indexOf('?')
-  if (q === -1 || !url.includes('token=', q)) return
-  const params = new URLSearchParams(url.slice(q + 1))
-  const token = params.get('token')
-  params.delete('token')
-  ;(req as IncomingMessage & { [kQueryToken]?: string | null })[kQueryToken] = token
-  const rest = params.toString()
-  req.url = url.slice(0, q) + (rest === '' ? '' : `?${rest}`)
+  // A name that decodes to "token" holds those letters or percent-escapes of them.
+  if (q === -1 || !/token|%/i.test(url.slice(q + 1))) return
+  const pairs = url.slice(q + 1).split('&')
+  const kept: string[] = []
+  let token: string | undefined
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    const name = decodeQueryPart(eq === -1 ? pair : pair.slice(0, eq))
+    if (name.toLowerCase() !== 'token') kept.push(pair)
+    else if (name === 'token') token ??= eq === -1 ? '' : decodeQueryPart(pair.slice(eq + 1))
+  }
+  if (kept.length === pairs.length) return
+  if (token !== undefined) (req as IncomingMessage & { [kQueryToken]?: string })[kQueryToken] = token
+  req.url = url.slice(0, q) + (kept.length === 0 ? '' : `?${kept.join('&')}`)
 }
 
 function fromSubprotocol (header: string | undefined): string | undefined {
@@ -76,8 +101,10 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
     algorithms: [options.algorithm],
     ...(options.issuer !== undefined && { allowedIss: options.issuer }),
     ...(options.audience !== undefined && { allowedAud: options.audience }),
-    // fast-jwt checks iss/aud only when present; a configured one must also be present.
-    requiredClaims: ['sub', ...(options.issuer !== undefined ? ['iss'] : []), ...(options.audience !== undefined ? ['aud'] : [])]
+    // fast-jwt applies the tolerance to exp and nbf (not to a future iat: checked in `verify`).
+    clockTolerance: options.clockToleranceMs,
+    // fast-jwt checks exp/iss/aud only when present; a required or configured one must also be present.
+    requiredClaims: ['sub', ...(options.requireExp ? ['exp'] : []), ...(options.issuer !== undefined ? ['iss'] : []), ...(options.audience !== undefined ? ['aud'] : [])]
   }
   if (!app.hasDecorator('jwt')) {
     await app.register(fastifyJwt, {
@@ -95,13 +122,17 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
   })
 
   const verify = (token: string): string => {
-    let payload: { sub?: unknown }
+    let payload: { sub?: unknown, iat?: unknown }
     try {
       payload = app.jwt.verify(token, verifyOptions)
     } catch (err) {
       throw new UnauthorizedError((err as Error).message)
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') throw new UnauthorizedError('token has no sub claim')
+    // A token issued in the future (beyond the clock skew) was signed by a wrong clock or forged to outlive its `exp`.
+    if (payload.iat !== undefined && !(typeof payload.iat === 'number' && payload.iat * 1000 <= Date.now() + options.clockToleranceMs)) {
+      throw new UnauthorizedError('token iat is not a time in the past')
+    }
     return payload.sub
   }
 
@@ -110,7 +141,7 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
     if (header !== undefined && /^bearer /i.test(header)) return header.slice(7).trim()
     const fromProtocol = fromSubprotocol(request.headers['sec-websocket-protocol'])
     if (fromProtocol !== undefined) return fromProtocol
-    return (request.raw as IncomingMessage & { [kQueryToken]?: string | null })[kQueryToken] ?? undefined
+    return (request.raw as IncomingMessage & { [kQueryToken]?: string })[kQueryToken]
   }
 
   const auth: Auth = {

@@ -73,6 +73,8 @@ interface Subscription {
 
 export class LocalSubscribers {
   readonly #handlers = new Map<string, Set<Subscription>>()
+  /** While held: the matches whose resync notice waits for `release`. */
+  #held: Set<string> | undefined
 
   /** Adds a handler; `onFirst` runs when the match gains its first handler, `onLast` when it loses its last. */
   add (matchId: string, handler: EventHandler, onResync?: ResyncHandler, onFirst?: () => void, onLast?: () => void): () => void {
@@ -98,17 +100,40 @@ export class LocalSubscribers {
   }
 
   deliver (matchId: string, events: MatchEvent[]): void {
+    // A match whose resync notice is held: the snapshot read after the notice reflects these.
+    if (this.#held?.has(matchId) === true) return
     const set = this.#handlers.get(matchId)
     if (set === undefined) return
     for (const entry of set) entry.events(events)
   }
 
-  /** Tells every subscriber of the match to resync. */
+  /** Tells every subscriber of the match to resync (once `release`d, while held). */
   resync (matchId: string): void {
+    if (this.#held !== undefined) {
+      this.#held.add(matchId)
+      return
+    }
     const set = this.#handlers.get(matchId)
     if (set === undefined) return
     for (const entry of set) entry.resync?.()
   }
 
-  clear (): void { this.#handlers.clear() }
+  /**
+   * Holds resync notices until `release`, which gives them all in one go (one per match), so a
+   * subscriber of many matches (a tournament room) can answer them with one snapshot. A match with
+   * a held notice gets no events meanwhile. Idempotent.
+   */
+  hold (): void { this.#held ??= new Set() }
+
+  /** Gives the held resync notices, and stops holding. */
+  release (): void {
+    const held = this.#held ?? []
+    this.#held = undefined
+    for (const matchId of held) this.resync(matchId)
+  }
+
+  clear (): void {
+    this.#handlers.clear()
+    this.#held = undefined
+  }
 }

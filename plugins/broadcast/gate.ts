@@ -52,6 +52,8 @@ export class SequenceGate {
   #wantFill = false
   #closed = false
   #waiters: Waiter[] = []
+  /** Resolved once no read is running or wanted. */
+  #idle: Array<() => void> = []
 
   constructor (source: GateSource, hooks: GateHooks) {
     this.#source = source
@@ -88,10 +90,17 @@ export class SequenceGate {
     return new Promise((resolve) => this.#waiters.push({ epoch, seq, resolve }))
   }
 
+  /** Resolves once no read is running or wanted any more (at once when none is), or the gate closed. */
+  whenIdle (): Promise<void> {
+    if (!this.#busy) return Promise.resolve()
+    return new Promise((resolve) => this.#idle.push(resolve))
+  }
+
   close (): void {
     this.#closed = true
     this.#pending = []
     this.#settle()
+    for (const resolve of this.#idle.splice(0)) resolve()
   }
 
   #settled (epoch: string, seq: number): boolean {
@@ -119,8 +128,9 @@ export class SequenceGate {
           this.#remove(batch)
         } else if (batch.epoch !== this.#epoch) {
           // Another epoch: the stream restarted or rotated, maybe more than once, and replies and
-          // pub/sub may bring epochs out of order. The stream's head decides which one is current.
-          this.#wantSync = true
+          // pub/sub may bring epochs out of order. The stream's head decides which one is current
+          // (once a read may succeed: a stale gate would otherwise retry at once, forever).
+          if (!this.#stale) this.#wantSync = true
         } else {
           const fresh = batch.events.filter((e) => e.seq > this.#delivered)
           if (fresh[0]?.seq === this.#delivered + 1) {
@@ -183,6 +193,7 @@ export class SequenceGate {
       if (this.#closed) return
       this.#drain()
       this.#pump()
+      if (!this.#busy) for (const resolve of this.#idle.splice(0)) resolve()
     })
   }
 

@@ -87,9 +87,11 @@ export class RedisBroker implements Broker {
     this.#self = `{"v":1,"node":"${this.nodeId}"`
     if (typeof this.#client[COMMAND] !== 'function') this.#client.defineCommand(COMMAND, { numberOfKeys: 2, lua: PUBLISH_LUA })
     this.#subscriber.on('message', this.#onMessage)
-    this.#subscriber.on('ready', this.#onSubscriberReady)
+    this.#subscriber.on('ready', this.#onReady)
+    this.#subscriber.on('close', this.#onConnectionLost)
     this.#subscriber.on('error', this.#down)
-    this.#client.on('ready', this.#onClientReady)
+    this.#client.on('ready', this.#onReady)
+    this.#client.on('close', this.#onConnectionLost)
   }
 
   #stream (matchId: string): string { return `${this.#prefix}:match:${matchId}` }
@@ -182,14 +184,37 @@ export class RedisBroker implements Broker {
     this.#gates.get(matchId)!.push(batch)
   }
 
-  /** (Re)connected: ioredis resubscribes by itself, but only a confirmed SUBSCRIBE followed by a sync closes the gap of the outage. */
-  readonly #onSubscriberReady = (): void => {
-    if (this.#gates.size > 0) this.#listen([...this.#gates.keys()])
+  /**
+   * A connection to Redis dropped (the subscriber's tells every instance, publishing or not): the
+   * outage is logged once, and resync notices wait for the recovery, so a room that watches many
+   * matches gets them together.
+   */
+  readonly #onConnectionLost = (): void => {
+    this.#down(new Error('connection to Redis lost'))
+    this.#local.hold()
   }
 
-  readonly #onClientReady = (): void => {
-    this.#rotateLost().catch(this.#down)
-    for (const gate of this.#gates.values()) if (gate.stale) gate.sync()
+  /** Both connections answer (at start, or after an outage): recover. */
+  readonly #onReady = (): void => {
+    if (this.#client.status === 'ready' && this.#subscriber.status === 'ready') this.#recover().catch(this.#down)
+  }
+
+  /**
+   * Starts a new epoch for every lost match, resubscribes (ioredis does too, but only a confirmed
+   * SUBSCRIBE followed by a sync closes the gap of the outage) and syncs every gate: what was
+   * published meanwhile comes from history, or the gate resyncs. Once every gate has settled, the
+   * held resync notices are given together. The outage is over once no match is left without its
+   * new epoch and every gate could read.
+   */
+  async #recover (): Promise<void> {
+    await this.#rotateLost().catch(this.#down)
+    const channels = [...this.#channels.keys()]
+    if (channels.length > 0) await this.#subscriber.subscribe(...channels).catch(this.#down)
+    const gates = [...this.#gates.values()]
+    for (const gate of gates) gate.sync()
+    await Promise.all(gates.map((gate) => gate.whenIdle()))
+    this.#local.release()
+    if (this.#lost.size === 0 && !gates.some((gate) => gate.stale)) this.#up()
   }
 
   /** Starts a new epoch for every match whose events were lost, announcing it to every instance. */
@@ -267,9 +292,11 @@ export class RedisBroker implements Broker {
     this.#gates.clear()
     this.#channels.clear()
     this.#local.clear()
-    this.#client.off('ready', this.#onClientReady)
+    this.#client.off('ready', this.#onReady)
+    this.#client.off('close', this.#onConnectionLost)
     this.#subscriber.off('message', this.#onMessage)
-    this.#subscriber.off('ready', this.#onSubscriberReady)
+    this.#subscriber.off('ready', this.#onReady)
+    this.#subscriber.off('close', this.#onConnectionLost)
     // The error listener stays: a closing connection may still report its socket's end.
     await this.#subscriber.quit().catch(() => this.#subscriber.disconnect())
   }

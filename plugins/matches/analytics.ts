@@ -5,27 +5,37 @@ import type { AnalyticsSummary } from '../../schemas/http.js'
 const MATCH_STATES = ['scheduled', 'live', 'disputed', 'completed', 'cancelled'] as const
 const PAYOUT_STATUSES = ['pending', 'approved', 'rejected'] as const
 
-/** The organizer analytics of a tournament, from its matches, members and payouts. */
+/**
+ * The organizer analytics of a tournament, from its matches, members and payouts. Totals are kept
+ * in Maps: a currency (or a state a host's store made up) may be spelled like a built-in property.
+ * States and statuses outside the schema are not counted.
+ */
 export function summarize (tournamentId: string, matches: Match[], participants: number, payouts: Payout[],
   connections: AnalyticsSummary['connections'], now: Date): AnalyticsSummary {
-  const byState = Object.fromEntries(MATCH_STATES.map((s) => [s, 0])) as AnalyticsSummary['matches']['byState']
+  const states = new Map<string, number>()
   const players = new Set<string>()
   let durations = 0
   let timed = 0
   for (const m of matches) {
-    byState[m.state]++
+    states.set(m.state, (states.get(m.state) ?? 0) + 1)
     for (const p of m.participants) players.add(p)
     if (m.state === 'completed' && m.startedAt !== undefined && m.completedAt !== undefined) {
       durations += Date.parse(m.completedAt) - Date.parse(m.startedAt)
       timed++
     }
   }
-  const byStatus = Object.fromEntries(PAYOUT_STATUSES.map((s) => [s, { count: 0, amounts: {} }])) as AnalyticsSummary['payouts']['byStatus']
+  const byState = Object.fromEntries(MATCH_STATES.map((s) => [s, states.get(s) ?? 0])) as AnalyticsSummary['matches']['byState']
+  const statuses = new Map<string, { count: number, amounts: Map<string, number> }>()
   for (const p of payouts) {
-    const totals = byStatus[p.status]
+    const totals = statuses.get(p.status) ?? { count: 0, amounts: new Map<string, number>() }
     totals.count++
-    totals.amounts[p.currency] = (totals.amounts[p.currency] ?? 0) + p.amount
+    totals.amounts.set(p.currency, (totals.amounts.get(p.currency) ?? 0) + p.amount)
+    statuses.set(p.status, totals)
   }
+  const byStatus = Object.fromEntries(PAYOUT_STATUSES.map((s) => {
+    const totals = statuses.get(s)
+    return [s, { count: totals?.count ?? 0, amounts: Object.fromEntries(totals?.amounts ?? []) }]
+  })) as AnalyticsSummary['payouts']['byStatus']
   return {
     tournamentId,
     matches: { total: matches.length, byState },

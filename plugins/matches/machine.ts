@@ -39,6 +39,14 @@ function checkScores (match: Match, scores: Scores): void {
 }
 
 /**
+ * A participant's score: 0 when `scores` has no own entry for them. Ids may be spelled like
+ * built-in properties (`toString`, `__proto__`), so inherited ones are never read.
+ */
+export function scoreOf (scores: Scores, userId: string): number {
+  return Object.hasOwn(scores, userId) ? scores[userId]! : 0
+}
+
+/**
  * The winner: `winnerId` when given (it must be a participant), else the participant with the
  * highest score; a tie for the highest score without `winnerId` is refused.
  */
@@ -48,7 +56,7 @@ export function decideWinner (match: Match, scores: Scores, winnerId?: string): 
     if (!match.participants.includes(winnerId)) throw new CommandError('invalid_message', `winnerId: ${winnerId} is not a participant of this match`)
     return winnerId
   }
-  const ranked = match.participants.map((p) => [p, scores[p] ?? 0] as const).sort((a, b) => b[1] - a[1])
+  const ranked = match.participants.map((p) => [p, scoreOf(scores, p)] as const).sort((a, b) => b[1] - a[1])
   const [first, second] = ranked as [readonly [string, number], readonly [string, number]]
   if (first[1] === second[1]) throw new CommandError('invalid_message', 'winnerId: scores are tied; winnerId is required')
   return first[0]

@@ -3,6 +3,8 @@
  *
  * Contract (every implementation; `test/conformance/store.ts` checks it against each one):
  * - Reads return plain copies: mutating a returned object never changes the store.
+ * - Ids are opaque: one spelled like a built-in property (`__proto__`, `toString`) is an ordinary
+ *   id, and a `scores` key of that name is written and read back as an ordinary own key.
  * - Lookups of unknown ids resolve `undefined`; they never throw for absence.
  * - Every change of a match is a compare-and-set on `version`: it applies only when the stored
  *   version equals `expectedVersion`, bumps the version by one, and otherwise changes nothing and

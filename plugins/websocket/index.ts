@@ -1,5 +1,6 @@
 import fastifyWebsocket from '@fastify/websocket'
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { WebSocket } from 'ws'
 import fp from 'fastify-plugin'
 import { CloseCode, ForbiddenError, InvalidOptionsError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
@@ -12,6 +13,26 @@ declare module '../../lib/namespace.js' {
   interface MatchcastNamespace {
     /** matchcast-websocket: every open room connection of this instance. */
     connections: ConnectionRegistry
+  }
+}
+
+/**
+ * Errors of an upgraded socket. A frame the peer got wrong (`ws` codes `WS_ERR_*`: invalid UTF-8,
+ * protocol violation, too large, too fragmented) is the peer's fault: `ws` has already sent the
+ * close (1007, 1002, 1009, 1008), so it is logged at info and the peer gets `closeGraceMs` to finish
+ * the closing handshake. Anything else (a route handler that threw) is a server error.
+ */
+export function socketErrorHandler (closeGraceMs: number) {
+  return function onSocketError (err: Error & { code?: unknown }, socket: WebSocket, request: FastifyRequest): void {
+    if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) {
+      request.log.info({ err }, 'websocket peer sent a frame the transport refuses; closed')
+      const cut = setTimeout(() => socket.terminate(), closeGraceMs)
+      cut.unref()
+      socket.once('close', () => clearTimeout(cut))
+      return
+    }
+    request.log.error({ err }, 'websocket handler failed')
+    socket.terminate()
   }
 }
 
@@ -50,6 +71,7 @@ const plugin: FastifyPluginAsync<OptionsInput<WebsocketOptions>> = async (app, r
   } else {
     await app.register(fastifyWebsocket, {
       options: { handleProtocols: selectProtocol, maxPayload: options.transportMaxPayloadBytes, perMessageDeflate: false },
+      errorHandler: socketErrorHandler(options.closeGraceMs),
       preClose: shutdown
     })
   }

@@ -20,6 +20,27 @@ export interface RoomMember {
   owed?: boolean
 }
 
+/**
+ * Resyncs of one connection's matches, coalesced: the matches asked for until the next turn of the
+ * event loop (e.g. every match of a tournament when Redis returns) are resynced by one
+ * `run(matchIds)` — one tournament snapshot — and each request settles with it.
+ */
+export function coalesceResyncs (run: (matchIds: string[]) => Promise<void>): (matchId: string) => Promise<void> {
+  let batch: { matchIds: string[], done: Promise<void> } | undefined
+  return (matchId) => {
+    if (batch === undefined) {
+      const matchIds: string[] = []
+      const done = new Promise((resolve) => setImmediate(resolve)).then(() => {
+        batch = undefined
+        return run(matchIds)
+      })
+      batch = { matchIds, done }
+    }
+    batch.matchIds.push(matchId)
+    return batch.done
+  }
+}
+
 /** Events after `after`, as one frame: a lone event, or a `batch`. */
 export function frameOf (matchId: string, events: MatchEvent[]): string {
   return JSON.stringify(events.length === 1 ? events[0] : { type: 'batch', matchId, events })

@@ -25,6 +25,9 @@ const plugin: FastifyPluginAsync<OptionsInput<HttpRoutesOptions>> = async (app, 
   app.setErrorHandler(errorHandler)
   // TypeBox validates the requests (as it does WebSocket commands): unknown fields are a 400, not dropped.
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  // A participant id may be `__proto__`, so a score keyed by it is kept as an ordinary own key
+  // rather than refused; matchcast reads only own keys, and the schemas refuse keys they do not name.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'))
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
   if (options.docs) await app.register(matchcastOpenapi, { routePrefix: options.docsPrefix })
 

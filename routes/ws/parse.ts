@@ -2,7 +2,7 @@
 import { Compile } from 'typebox/compile'
 import type { RawData } from 'ws'
 import { CommandError } from '../../lib/errors.js'
-import { Commands, type ClientCommand, type CommandId, type ErrorDetail } from '../../schemas/messages.js'
+import { CommandId, Commands, type ClientCommand, type ErrorDetail } from '../../schemas/messages.js'
 
 const validators = Object.fromEntries(Object.entries(Commands).map(([type, schema]) => [type, Compile(schema)])) as
   Record<string, { Check (value: unknown): boolean, Errors (value: unknown): Iterable<{ instancePath: string, keyword: string, message: string }> }>
@@ -28,11 +28,13 @@ export function parseCommand (data: RawData): ClientCommand {
   throw new CommandError('invalid_message', `${type}: ${details[0]!.path} ${details[0]!.message}`, details)
 }
 
-/** The `id` of a frame that failed to parse as a command, to echo in the error reply. */
+const validCommandId = Compile(CommandId)
+
+/** The `id` of a frame that failed to parse, to echo in the error: only one that is a valid `CommandId`. */
 export function commandId (data: RawData): CommandId | undefined {
   try {
     const id = (JSON.parse(data.toString()) as { id?: unknown }).id
-    return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : undefined
+    return validCommandId.Check(id) ? id : undefined
   } catch {
     return undefined
   }

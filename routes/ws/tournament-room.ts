@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify'
 import { CommandError } from '../../lib/errors.js'
-import type { RoomMember } from '../../plugins/websocket/rooms.js'
+import { coalesceResyncs, type RoomMember } from '../../plugins/websocket/rooms.js'
 import { TournamentParams } from '../../schemas/params.js'
 import { admit, begin, current, serve } from './session.js'
 
@@ -22,22 +22,24 @@ const tournamentRoom: FastifyPluginAsync = async (app) => {
       const admitted = await admit(app, conn, request, async () => (await store.getTournament(tournamentId)) && { tournamentId })
       if (admitted === undefined) return
       const list = await store.listMatches(tournamentId)
-      // A resync of one match: a tournament snapshot holding just that match.
-      const resyncMatch = async (id: string) => {
-        const { seq, match } = await current(app, conn, id)
-        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: [match], seqs: { [id]: seq }, resync: true })
-      }
+      // Resyncs asked for together (e.g. every match when Redis returns): one snapshot holding those matches.
+      const resync = coalesceResyncs(async (ids) => {
+        const now = await Promise.all(ids.map((id) => current(app, conn, id)))
+        const seqs = Object.fromEntries(ids.map((id, i) => [id, now[i]!.seq]))
+        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: now.map((c) => c.match), seqs, resync: true })
+      })
       const members = list.map((m) => {
-        const member: RoomMember = { connection: conn, held: [], resync: () => resyncMatch(m.id) }
+        const member: RoomMember = { connection: conn, held: [], resync: () => resync(m.id) }
         conn.onClose(connections.rooms.join(m.id, member))
         return [m.id, member] as const
       })
-      const seqs: Record<string, number> = {}
-      for (const m of list) seqs[m.id] = (await events.position(m.id)).seq
+      // A Map, since a match id may be spelled like a built-in property (`__proto__`).
+      const seqs = new Map<string, number>()
+      for (const m of list) seqs.set(m.id, (await events.position(m.id)).seq)
       const matchesNow = await store.listMatches(tournamentId)
-      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs })
+      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs: Object.fromEntries(seqs) })
       for (const [id, member] of members) {
-        conn.lastSeq.set(id, seqs[id]!)
+        conn.lastSeq.set(id, seqs.get(id)!)
         connections.rooms.release(id, member)
       }
       // A tournament room is read-only for every role.

@@ -121,6 +121,22 @@ export function storeSuite (t: Test, factory: StoreFactory): void {
     t.equal(empty!.version, 5, 'an empty patch still bumps the version')
   })
 
+  t.test('scores keyed by ids spelled like built-in properties round-trip as own keys', async (t) => {
+    const store = await fresh(t)
+    const scores = Object.fromEntries([['__proto__', 3], ['constructor', 1], ['toString', 0]])
+    const own = (value: object) => Object.entries(value).sort()
+    const expected = [['__proto__', 3], ['constructor', 1], ['toString', 0]]
+    t.same(own((await store.updateMatch('m3', 0, { scores }))!.scores), expected)
+    const stored = (await store.getMatch('m3'))!
+    t.same(own(stored.scores), expected)
+    t.equal(Object.getPrototypeOf(stored.scores), Object.prototype, 'a plain object, its prototype untouched')
+    const certificate = { ...certificateFor('m1', '__proto__'), scores }
+    await store.completeMatch('m1', 0, { ...finalPatch, scores, winnerId: '__proto__' }, certificate, payoutFor('m1', '__proto__'))
+    t.same(own((await store.getMatch('m1'))!.scores), expected)
+    t.same(own((await store.getCertificate(certificate.id))!.scores), expected)
+    t.equal((await store.getPayoutByMatch('m1'))!.userId, '__proto__')
+  })
+
   t.test('updateMatch race: of 20 writers on one version, exactly one wins', async (t) => {
     const store = await fresh(t)
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.updateMatch('m3', 0, { scores: { 'u-a': i, 'u-b': 0 } })))

@@ -36,7 +36,7 @@ t.test('issuer and audience, when configured, are required', async (t) => {
   t.teardown(() => app.close())
   await app.register(matchcastAuth, { secret: SECRET, issuer: 'platform', audience: 'rooms' })
   await app.ready()
-  const good = app.jwt.sign({ sub: 'u-a' })
+  const good = app.jwt.sign({ sub: 'u-a' }, { expiresIn: '1h' })
   t.equal(app.matchcast.auth.verify(good), 'u-a', 'tokens signed by the app carry iss and aud')
   t.throws(() => app.matchcast.auth.verify(token('u-a')), { code: 'MATCHCAST_ERR_AUTH_UNAUTHORIZED' })
 })

@@ -304,3 +304,45 @@ t.test('close: waiters released, batches ignored, reads in flight dropped', asyn
   t.equal(d.gate.resyncs, 0, 'a head read finishing after close resyncs nobody')
   t.same(d.stream.reads, ['position', 'since', 'position'])
 })
+
+t.test('a stale gate holding a batch of another epoch waits for the next batch or sync: it does not spin on failing reads', async (t) => {
+  const { g, stream, gate } = setup()
+  g.sync()
+  await settle()
+  stream.fail = true
+  g.push(batch('e2', 1))
+  await settle()
+  const reads = stream.reads.length
+  await settle()
+  t.equal(stream.reads.length, reads, 'no read after the failed one')
+  t.equal(g.stale, true)
+  // Stop a spinning gate (the bug this guards) so the test still ends.
+  stream.fail = false
+  stream.head = { epoch: 'e2', seq: 1 }
+  g.sync()
+  await settle()
+  t.equal(gate.resyncs, 1, 'the next sync adopts the new epoch')
+})
+
+t.test('whenIdle: at once without a read, after the running read (and the one it asks for), or on close', async (t) => {
+  const { g, stream, release } = setup()
+  await g.whenIdle()
+  t.pass('idle before any read')
+  stream.hold = true
+  g.sync()
+  let idle = false
+  const waiting = g.whenIdle().then(() => { idle = true })
+  await settle()
+  t.equal(idle, false, 'a read is running')
+  release()
+  await waiting
+  t.equal(g.position?.epoch, 'e1', 'resolved once the read was done')
+
+  const b = setup()
+  b.stream.hold = true
+  b.g.sync()
+  const closing = b.g.whenIdle()
+  b.g.close()
+  await closing
+  t.pass('closing releases it')
+})

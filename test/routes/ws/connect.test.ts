@@ -67,9 +67,9 @@ const badTokens: Array<[string, () => Record<string, unknown>]> = [
   ['a token with a bad signature', () => ({ headers: { authorization: `Bearer ${token('u-org', { secret: 'another-secret-another-secret-0000' })}` } })],
   ['an alg:none token', () => ({ headers: { authorization: `Bearer ${none('u-org')}` } })],
   ['a token of another algorithm', () => ({ headers: { authorization: `Bearer ${token('u-org', { algorithm: 'HS512' })}` } })],
-  ['a token without sub', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET })({ name: 'x' })}` } })],
-  ['a token whose sub is not a string', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET })({ sub: 42 })}` } })],
-  ['a token whose sub is empty', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET })({ sub: '' })}` } })],
+  ['a token without sub', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET, expiresIn: 60_000 })({ name: 'x' })}` } })],
+  ['a token whose sub is not a string', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET, expiresIn: 60_000 })({ sub: 42 })}` } })],
+  ['a token whose sub is empty', () => ({ headers: { authorization: `Bearer ${createSigner({ key: SECRET, expiresIn: 60_000 })({ sub: '' })}` } })],
   ['an empty query token', () => ({ query: '?token=' })]
 ]
 
