@@ -2,18 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
-import { readLua } from '../../lib/lua.js'
 import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
-
-/** The publish script, read once per process; each client defines it once and runs it by SHA. */
-const PUBLISH_LUA = readLua(import.meta.url, 'broadcast', 'publish')
-const COMMAND = 'matchcastPublish'
-
-type PublishReply = [epoch: string, seq: number, message: string]
-interface PublishCommand {
-  matchcastPublish (stream: string, history: string, ...args: Array<string | number>): Promise<PublishReply>
-}
+import { definePublish, parseBatch, type PublishCommand, type PublishReply } from './redis-wire.js'
 
 export interface BrokerLog {
   info (obj: object, msg: string): void
@@ -29,15 +20,6 @@ export interface RedisBrokerOptions extends HistoryOptions {
   prefix: string
   log: BrokerLog
   now?: () => number
-}
-
-/** The wire message of one batch, as the script builds it. */
-interface WireBatch {
-  v: 1
-  node: string
-  epoch: string
-  seq: number
-  events: MatchEvent[]
 }
 
 /**
@@ -85,7 +67,7 @@ export class RedisBroker implements Broker {
     this.#log = options.log
     this.#now = options.now ?? Date.now
     this.#self = `{"v":1,"node":"${this.nodeId}"`
-    if (typeof this.#client[COMMAND] !== 'function') this.#client.defineCommand(COMMAND, { numberOfKeys: 2, lua: PUBLISH_LUA })
+    definePublish(this.#client)
     this.#subscriber.on('message', this.#onMessage)
     this.#subscriber.on('ready', this.#onReady)
     this.#subscriber.on('close', this.#onConnectionLost)
@@ -98,7 +80,7 @@ export class RedisBroker implements Broker {
 
   async #run (matchId: string, rotate: boolean, eventArgs: string[]): Promise<PublishReply> {
     const stream = this.#stream(matchId)
-    return this.#client[COMMAND](stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate ? '1' : '0',
+    return this.#client.matchcastPublish(stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate ? '1' : '0',
       this.#options.historySize, this.#options.historyTtlMs, this.nodeId, ...eventArgs)
   }
 
@@ -300,10 +282,4 @@ export class RedisBroker implements Broker {
     // The error listener stays: a closing connection may still report its socket's end.
     await this.#subscriber.quit().catch(() => this.#subscriber.disconnect())
   }
-}
-
-function parseBatch (message: string): SequencedBatch {
-  const wire = JSON.parse(message) as WireBatch
-  if (wire.v !== 1 || typeof wire.epoch !== 'string' || !Number.isInteger(wire.seq) || !Array.isArray(wire.events)) throw new Error('not a matchcast batch')
-  return { epoch: wire.epoch, seq: wire.seq, events: wire.events }
 }
