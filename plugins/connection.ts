@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import type { ServerFrame } from '../schemas/messages.js'
 import { CloseCode, type CloseCodeInfo } from './errors.js'
+import { DEFAULT_BURST, DEFAULT_MAX_PAYLOAD_BYTES, type RateLimitOptions } from './rate-limit/index.js'
 import { kClosedWith } from './symbols.js'
 
 /** `init` until admitted (auth, membership, limits, snapshot), `ready` while serving, then `closing`. */
@@ -21,6 +22,25 @@ export interface BackpressureOptions {
 }
 
 export const DEFAULT_BACKPRESSURE: BackpressureOptions = { highWaterMark: 1024 * 1024, hardLimit: 4 * 1024 * 1024, graceMs: 5000 }
+
+/** Bounds on the frames a client sends before its admission completes (they wait in memory). */
+export interface EarlyFrameLimits {
+  /** A larger frame closes 4010 at once (the limiter's `maxPayloadBytes`). */
+  maxPayloadBytes: number
+  /** More frames waiting than this closes 4009 (the limiter's `burst`: more would be over the rate anyway). */
+  maxFrames: number
+  /** More bytes waiting than this closes 4009. */
+  maxBytes: number
+}
+
+/** The byte cap of the early queue: this, or one frame of `maxPayloadBytes` when that is larger. */
+export const EARLY_MAX_BYTES = 64 * 1024
+
+/** The early-frame bounds that follow the limiter's options (its defaults without a limiter). */
+export function earlyFrameLimits ({ maxPayloadBytes, burst }: Pick<RateLimitOptions, 'maxPayloadBytes' | 'burst'> =
+{ maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, burst: DEFAULT_BURST }): EarlyFrameLimits {
+  return { maxPayloadBytes, maxFrames: burst, maxBytes: Math.max(EARLY_MAX_BYTES, maxPayloadBytes) }
+}
 
 /**
  * The code the server closed `socket` with, when it closed first. `ws` reports 1006 for a socket
@@ -54,18 +74,22 @@ export class Connection {
   #slowTimer: NodeJS.Timeout | undefined
   #handler: MessageHandler | undefined
   #chain: Promise<void> = Promise.resolve()
+  readonly #earlyLimits: EarlyFrameLimits
   #early: Array<[RawData, boolean]> = []
+  #earlyBytes = 0
   #killTimer: NodeJS.Timeout | undefined
   #isClosed = false
 
-  constructor (socket: WebSocket, log: FastifyBaseLogger, closeGraceMs: number, backpressure: BackpressureOptions = DEFAULT_BACKPRESSURE) {
+  constructor (socket: WebSocket, log: FastifyBaseLogger, closeGraceMs: number, backpressure: BackpressureOptions = DEFAULT_BACKPRESSURE,
+    early: EarlyFrameLimits = earlyFrameLimits()) {
     this.socket = socket
     this.log = log
     this.#closeGraceMs = closeGraceMs
     this.#backpressure = backpressure
+    this.#earlyLimits = early
     socket.on('message', (data, isBinary) => {
       this.alive = true
-      if (this.#handler === undefined) this.#early.push([data, isBinary])
+      if (this.#handler === undefined) this.#queueEarly(data, isBinary)
       else this.#enqueue(data, isBinary)
     })
     socket.on('pong', () => { this.alive = true })
@@ -79,7 +103,23 @@ export class Connection {
     this.#handler = handler
     const early = this.#early
     this.#early = []
+    this.#earlyBytes = 0
     for (const [data, isBinary] of early) this.#enqueue(data, isBinary)
+  }
+
+  /**
+   * Before admission: a frame over the payload limit closes 4010 at once, and the queue is bounded
+   * (closing 4009), so a client cannot pile up work or memory while its admission waits.
+   */
+  #queueEarly (data: RawData, isBinary: boolean): void {
+    if (this.state === 'closing') return
+    // The sockets keep ws's default binaryType ('nodebuffer'): every message is one Buffer.
+    const size = (data as Buffer).byteLength
+    const limits = this.#earlyLimits
+    if (size > limits.maxPayloadBytes) return this.close(CloseCode.payloadTooLarge)
+    if (this.#early.length >= limits.maxFrames || this.#earlyBytes + size > limits.maxBytes) return this.close(CloseCode.rateLimited)
+    this.#early.push([data, isBinary])
+    this.#earlyBytes += size
   }
 
   #enqueue (data: RawData, isBinary: boolean): void {
@@ -143,6 +183,7 @@ export class Connection {
   close (info: CloseCodeInfo): void {
     if (this.state === 'closing') return
     this.state = 'closing'
+    this.#early = []
     markClosed(this.socket, info.code)
     if (info.code === CloseCode.slowConsumer.code) {
       this.log.info({ code: info.code, reason: info.reason, bufferedAmount: this.socket.bufferedAmount }, 'slow consumer: connection cut')

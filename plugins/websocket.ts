@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import { Type, type Static } from 'typebox'
 import type { WebSocket } from 'ws'
 import { SUBPROTOCOL } from './auth.js'
-import { Connection, DEFAULT_BACKPRESSURE } from './connection.js'
+import { Connection, DEFAULT_BACKPRESSURE, earlyFrameLimits } from './connection.js'
 import { CloseCode, ForbiddenError, InvalidOptionsError, type CloseCodeInfo } from './errors.js'
 import { namespace } from './namespace.js'
 import { parseOptions, type OptionsInput } from './options.js'
@@ -55,6 +55,7 @@ export function selectProtocol (protocols: Set<string>): string | false {
 }
 
 function createRegistry (app: FastifyInstance, options: WebsocketOptions): ConnectionRegistry & { stop (): void } {
+  const early = earlyFrameLimits(namespace(app).limiter?.options)
   const connections = new Set<Connection>()
   const rooms = new Rooms(app.matchcast.events)
   let heartbeat: NodeJS.Timeout | undefined
@@ -75,7 +76,7 @@ function createRegistry (app: FastifyInstance, options: WebsocketOptions): Conne
     rooms,
     get size () { return connections.size },
     open (socket, log) {
-      const conn = new Connection(socket, log, options.closeGraceMs, options.backpressure)
+      const conn = new Connection(socket, log, options.closeGraceMs, options.backpressure, early)
       connections.add(conn)
       conn.onClose(() => connections.delete(conn))
       return conn
