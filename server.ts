@@ -83,6 +83,7 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_BACKPRESSURE_GRACE_MS: [['backpressure', 'graceMs'], integer],
   MATCHCAST_CLOSE_GRACE_MS: [['closeGraceMs'], integer],
   MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: [['transportMaxPayloadBytes'], integer],
+  MATCHCAST_STORE_TIMEOUT_MS: [['storeTimeoutMs'], integer],
   MATCHCAST_IDEMPOTENCY_TTL_MS: [['http', 'idempotencyTtlMs'], integer],
   MATCHCAST_READINESS_TIMEOUT_MS: [['http', 'readinessTimeoutMs'], integer],
   MATCHCAST_DOCS: [['http', 'docs'], boolean]
@@ -140,6 +141,8 @@ function variableFor (message: string): string | undefined {
   const entry = Object.entries(ENV_OPTIONS).find(([, [path]]) => new RegExp(`(^|[ .])${path.join('\\.')}:`).test(message))
   if (entry !== undefined) return entry[0]
   if (message.includes('database.schema')) return 'MATCHCAST_DATABASE_SCHEMA'
+  // The store plugin names its option `store.timeoutMs` (the umbrella's `storeTimeoutMs`).
+  if (message.includes('store.timeoutMs')) return 'MATCHCAST_STORE_TIMEOUT_MS'
   if (message.includes('seed')) return 'MATCHCAST_SEED'
   if (message.includes('certificates.')) return 'MATCHCAST_CERTIFICATE_KEY_FILE'
   return undefined

@@ -6,7 +6,7 @@ import type { Certificate, Match, Payout } from '../schemas/common.js'
 import type { MatchCommand } from '../schemas/messages.js'
 import type { MatchEvents } from './broadcast/index.js'
 import { createCertificateSigner, type CertificateSigner } from './certificates.js'
-import { CommandError } from './errors.js'
+import { CommandError, StoreTimeoutError, type StoreTimeout } from './errors.js'
 import { RULES, decide, type Actor } from './match-machine.js'
 import { namespace } from './namespace.js'
 import { parseOptions, type OptionsInput } from './options.js'
@@ -54,6 +54,13 @@ export function createMatchService ({ store, events, signer, now = () => new Dat
     const match = await store.getMatch(matchId)
     if (match === undefined) throw new CommandError('invalid_state', 'match does not exist')
     const { patch, event } = decide(match, actor, command, now())
+    /** A write that timed out may still commit; if it does, its event goes out as usual. */
+    const lateEventsToo = (write: Promise<Match | undefined>) => write.catch((err: unknown) => {
+      if (err instanceof StoreTimeoutError) {
+        (err as StoreTimeout).pending.then((late) => { if (late !== undefined) events.emit(matchId, event) }, () => {})
+      }
+      throw err
+    })
     let updated: Match | undefined
     let certificate: Certificate | undefined
     let payout: Payout | undefined
@@ -82,9 +89,9 @@ export function createMatchService ({ store, events, signer, now = () => new Dat
           updatedAt: event.data.completedAt
         }
       }
-      updated = await store.completeMatch(matchId, match.version, patch, certificate, payout)
+      updated = await lateEventsToo(store.completeMatch(matchId, match.version, patch, certificate, payout))
     } else {
-      updated = await store.updateMatch(matchId, match.version, patch)
+      updated = await lateEventsToo(store.updateMatch(matchId, match.version, patch))
     }
     if (updated === undefined) {
       // Lost a race: someone else changed the match between our read and our write.
@@ -119,7 +126,7 @@ const plugin: FastifyPluginAsync<OptionsInput<MatchesOptions>> = async (app, raw
   const options = parseOptions(MatchesOptions, rawOptions, 'matches')
   const ns = namespace(app)
   ns.matches = createMatchService({
-    store: ns.store!,
+    store: ns.timedStore!,
     events: ns.events!,
     signer: createCertificateSigner(options.certificates.privateKey)
   })

@@ -52,6 +52,7 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: '65536',
     MATCHCAST_IDEMPOTENCY_TTL_MS: '1000',
     MATCHCAST_READINESS_TIMEOUT_MS: '500',
+    MATCHCAST_STORE_TIMEOUT_MS: '700',
     MATCHCAST_DOCS: 'false'
   })
   t.match(config, {
@@ -85,6 +86,7 @@ t.test('every variable maps onto its option', async (t) => {
       heartbeat: { intervalMs: 0 },
       allowedOrigins: ['https://a.example', 'https://b.example'],
       closeGraceMs: 100,
+      storeTimeoutMs: 700,
       certificates: { privateKey: /BEGIN PRIVATE KEY/ }
     }
   })
@@ -117,7 +119,8 @@ t.test('an out-of-range value fails at registration, still naming the variable',
     [{ MATCHCAST_CLOSE_GRACE_MS: '0' }, /^MATCHCAST_CLOSE_GRACE_MS: /],
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: .*redis: must be a redis:\/\//],
     [{ MATCHCAST_HTTP_RATE_MAX: '0' }, /^MATCHCAST_HTTP_RATE_MAX: .*rateLimit\.http\.max/],
-    [{ MATCHCAST_BACKPRESSURE_HARD_LIMIT: '0' }, /^MATCHCAST_BACKPRESSURE_HARD_LIMIT: /]
+    [{ MATCHCAST_BACKPRESSURE_HARD_LIMIT: '0' }, /^MATCHCAST_BACKPRESSURE_HARD_LIMIT: /],
+    [{ MATCHCAST_STORE_TIMEOUT_MS: '0' }, /^MATCHCAST_STORE_TIMEOUT_MS: .*store\.timeoutMs: must be >= 1/]
   ]
   for (const [env, message] of bad) {
     await t.rejects(createServer(loadConfig(env)), { message })

@@ -127,7 +127,7 @@ const plugin: FastifyPluginAsync<OptionsInput<HttpRoutesOptions>> = async (insta
   const options = parseOptions(HttpRoutesOptions, rawOptions, 'http')
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   const ns = namespace(app)
-  const { auth, store, matches, connections, metrics } = app.matchcast
+  const { auth, timedStore: store, matches, connections, metrics } = app.matchcast
 
   app.setErrorHandler(errorHandler)
   // TypeBox validates the requests (as it does WebSocket commands): unknown fields are a 400, not dropped.

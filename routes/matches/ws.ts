@@ -55,7 +55,7 @@ interface Admitted {
  */
 async function admit (app: FastifyInstance, conn: Connection, request: FastifyRequest,
   lookup: () => Promise<{ tournamentId: string } | undefined>): Promise<Admitted | undefined> {
-  const { auth, store, limiter } = app.matchcast
+  const { auth, timedStore: store, limiter } = app.matchcast
   const token = auth.extractToken(request)
   let userId: string
   try {
@@ -136,7 +136,7 @@ function begin (conn: Connection, start: () => Promise<void>): void {
 }
 
 const routes: FastifyPluginAsync = async (app) => {
-  const { connections, store, matches, events } = app.matchcast
+  const { connections, timedStore: store, matches, events } = app.matchcast
 
   /**
    * The match as it is now and the seq it reflects, which becomes the connection's position in
