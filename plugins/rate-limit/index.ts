@@ -1,5 +1,5 @@
 import fastifyRateLimit, { normalizeIP, type FastifyRateLimitStore, type RateLimitOptions as RouteRateLimitOptions } from '@fastify/rate-limit'
-import type { FastifyInstance, FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type, type Static } from 'typebox'
 import { RateLimitedError } from '../errors.js'
@@ -7,6 +7,7 @@ import { namespace } from '../namespace.js'
 import { parseOptions, type OptionsInput } from '../options.js'
 import { FallbackLimiterStore } from './fallback-store.js'
 import { MemoryLimiterStore } from './memory-store.js'
+import { OpenConnections } from './open-connections.js'
 import { RedisLimiterStore } from './redis-store.js'
 import type { LimiterMode, LimiterStore } from './store.js'
 
@@ -17,6 +18,7 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024
 /** The largest `maxPayloadBytes` accepted: limits above it protect nothing. */
 export const MAX_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 export const DEFAULT_UPGRADES_PER_IP = 600
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 1000
 export const DEFAULT_UPGRADE_WINDOW_MS = 60_000
 export const DEFAULT_CONNECTION_TTL_MS = 30_000
 export const DEFAULT_REDIS_TIMEOUT_MS = 200
@@ -41,6 +43,12 @@ export const RateLimitOptions = Type.Object({
   upgradesPerIp: Type.Integer({ minimum: 0, default: DEFAULT_UPGRADES_PER_IP }),
   /** The fixed window of `upgradesPerIp`, in ms. @default 60000 */
   upgradeWindowMs: Type.Integer({ minimum: 1, default: DEFAULT_UPGRADE_WINDOW_MS }),
+  /**
+   * Open WebSocket connections (and upgrades in progress) one IP address may hold on this
+   * instance; one more is refused before the upgrade (HTTP 429). Many users may share one address
+   * behind a proxy, so keep it generous and set `trustProxy`. 0 turns the check off. @default 1000
+   */
+  maxConnectionsPerIp: Type.Integer({ minimum: 0, default: DEFAULT_MAX_CONNECTIONS_PER_IP }),
   /** With Redis: how long a connection slot outlives its instance's last heartbeat (heartbeats run every third of it). @default 30000 */
   connectionTtlMs: Type.Integer({ minimum: 30, default: DEFAULT_CONNECTION_TTL_MS }),
   /** With Redis: how long a limit check waits on Redis before this instance counts in memory instead. @default 200 */
@@ -171,19 +179,33 @@ const plugin: FastifyPluginAsync<OptionsInput<RateLimitOptions>> = async (app, r
   app.addHook('onClose', () => store.close())
 
   // Before the upgrade, so a flood of attempts costs no socket and no token check; a browser sees a
-  // failed handshake, which is fine for an address that is hammering us. A route-level hook, so it
-  // runs after @fastify/websocket's global one has set `request.ws` (plain GETs are not counted).
+  // failed handshake, which is fine for an address that is hammering us. Route-level hooks, so they
+  // run after @fastify/websocket's global one has set `request.ws` (plain GETs are not counted).
+  const guards: onRequestAsyncHookHandler[] = []
+  // Real upgrades only: not plain GETs of a room, nor injected ones (`app.injectWS`: no socket, no address).
+  const counted = (request: FastifyRequest) => request.ws && request.raw.socket !== undefined
+  if (options.maxConnectionsPerIp > 0) {
+    const open = new OpenConnections(options.maxConnectionsPerIp)
+    guards.push(async (request) => {
+      if (!counted(request)) return
+      if (!open.open(normalizeIP(request.ip), request.raw.socket)) {
+        throw new RateLimitedError(`too many open connections from this address (at most ${options.maxConnectionsPerIp})`)
+      }
+    })
+  }
   if (options.upgradesPerIp > 0) {
-    const limitUpgrade: onRequestAsyncHookHandler = async (request, reply) => {
-      if (!request.ws) return
+    guards.push(async (request, reply) => {
+      if (!counted(request)) return
       const result = await limiter.checkUpgrade(normalizeIP(request.ip))
       if (result.allowed) return
       const seconds = Math.ceil(result.resetMs / 1000)
       reply.header('retry-after', seconds)
       throw new RateLimitedError(`too many connection attempts from this address, retry in ${seconds} s`)
-    }
+    })
+  }
+  if (guards.length > 0) {
     app.addHook('onRoute', (route) => {
-      if (route.websocket === true) route.onRequest = [limitUpgrade, ...[route.onRequest ?? []].flat()]
+      if (route.websocket === true) route.onRequest = [...guards, ...[route.onRequest ?? []].flat()]
     })
   }
 
@@ -201,7 +223,7 @@ const plugin: FastifyPluginAsync<OptionsInput<RateLimitOptions>> = async (app, r
 
 /**
  * Per-user WebSocket limits: connections (4008), message rate (4009), payload size (4010); per-IP
- * upgrade attempts (HTTP 429); and @fastify/rate-limit for HTTP routes that opt in. Shared through
+ * upgrade attempts and open connections (HTTP 429); and @fastify/rate-limit for HTTP routes that opt in. Shared through
  * Redis when `matchcast-redis` is registered first, falling back to memory while Redis fails.
  */
 export const matchcastRateLimit = fp(plugin, { name: 'matchcast-rate-limit', fastify: '5.x' })
