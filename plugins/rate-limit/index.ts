@@ -223,8 +223,9 @@ const plugin: FastifyPluginAsync<OptionsInput<RateLimitOptions>> = async (app, r
 
 /**
  * Per-user WebSocket limits: connections (4008), message rate (4009), payload size (4010); per-IP
- * upgrade attempts and open connections (HTTP 429); and @fastify/rate-limit for HTTP routes that opt in. Shared through
- * Redis when `matchcast-redis` is registered first, falling back to memory while Redis fails.
+ * upgrade attempts and open connections (HTTP 429); and @fastify/rate-limit for HTTP routes that
+ * opt in. Shared through Redis when `matchcast-redis` is registered first, falling back to memory
+ * while Redis fails (open connections per IP are counted per instance).
  */
 export const matchcastRateLimit = fp(plugin, { name: 'matchcast-rate-limit', fastify: '5.x' })
 export default matchcastRateLimit
