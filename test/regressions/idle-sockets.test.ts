@@ -55,14 +55,14 @@ t.test('the demo server closes sockets that send nothing after MATCHCAST_CONNECT
 t.test('a flood of idle sockets over the file-descriptor limit: once they time out, /healthz and a room work again', async (t) => {
   // The demo server in a child process whose file descriptors are limited, as in the report.
   // One process (no tsx launcher in between), so killing it at teardown ends the server.
-  const child = spawn('sh', ['-c', `ulimit -n 128 && exec "${process.execPath}" --import tsx server.ts`], {
+  const child = spawn('sh', ['-c', `ulimit -n 400 && exec "${process.execPath}" --import tsx server.ts`], {
     env: { ...process.env, PORT: '0', MATCHCAST_LOG_LEVEL: 'silent', MATCHCAST_CONNECTION_TIMEOUT_MS: '300' },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   t.teardown(() => { child.kill('SIGKILL') })
   let out = ''
   child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
-  const port = await within(20_000, new Promise<number>((resolve) => {
+  const port = await within(45_000, new Promise<number>((resolve) => {
     child.stdout.on('data', () => {
       const found = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
       if (found !== null) resolve(Number(found[1]))
@@ -70,7 +70,7 @@ t.test('a flood of idle sockets over the file-descriptor limit: once they time o
   }), 'demo server start')
 
   // More idle sockets than the process may hold: the server cannot accept anything else meanwhile.
-  const flood = Array.from({ length: 200 }, () => idleSocket(port))
+  const flood = Array.from({ length: 450 }, () => idleSocket(port))
   t.teardown(() => { for (const { socket } of flood) socket.destroy() })
   await within(5000, Promise.all(flood.map((s) => s.closed)), 'every idle socket closed by the server')
 
