@@ -37,7 +37,7 @@ export async function pdfInfo (pdf: Buffer): Promise<Record<string, string>> {
 
 /** The first page as a PNG at `dpi`. */
 export async function pdfPng (pdf: Buffer, dpi = 110): Promise<Buffer> {
-  return pipe('pdftoppm', ['-png', '-r', String(dpi), '-singlefile', '-', '-'], pdf)
+  return pipe('pdftoppm', ['-png', '-r', String(dpi), '-singlefile', '-'], pdf)
 }
 
 /** The text of the QR code in a PNG, or `undefined` when none is found. */
@@ -50,4 +50,12 @@ export function readQr (png: Buffer): string | undefined {
 export function keepArtifact (name: string, data: Buffer | string): void {
   mkdirSync(ARTIFACTS, { recursive: true })
   writeFileSync(ARTIFACTS + name, data)
+}
+
+/** How many pixels of a PNG are a strong red (the REVOKED stamp's ink). */
+export function redPixels (png: Buffer): number {
+  const { data } = PNG.sync.read(png)
+  let count = 0
+  for (let i = 0; i < data.length; i += 4) if (data[i]! > 150 && data[i]! - data[i + 1]! > 60 && data[i]! - data[i + 2]! > 60) count++
+  return count
 }

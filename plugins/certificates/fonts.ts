@@ -109,6 +109,11 @@ function subsetFont (face: Face, subset: string): Font | null {
       // Not every family has every subset in every weight (Noto Sans has no `math`).
     }
     font = bytes === undefined ? null : fontkit.create(sfntOf(bytes)) as Font
+    // fontkit caches one glyph object per glyph, with the characters it was first looked up by.
+    // Subsetting a composite glyph (`:` is built of `.`) looks its parts up by id alone, and the
+    // part would then carry no character: every later PDF would draw `.` without text behind it
+    // (invisible to copy and search). Looking every character up first gives each glyph its own.
+    for (const cp of font?.characterSet ?? []) font!.glyphForCodePoint(cp)
     loaded.set(file, font)
   }
   return font

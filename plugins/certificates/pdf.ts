@@ -132,7 +132,7 @@ export async function renderCertificatePdf (certificate: Certificate, options: P
   for (const [x, y] of [[28, 28], [W - 28, 28], [28, H - 28], [W - 28, H - 28]] as const) diamond(doc, x, y, 6)
 
   const issuer = drawable(certificate.issuer ?? 'matchcast', 'sansBold').text || 'matchcast'
-  line(doc, issuer.toUpperCase(), { style: 'sansBold', size: 10, y: 60, color: GOLD, tracking: 3 })
+  line(doc, issuer.toUpperCase(), { style: 'sansBold', size: 11, y: 60, color: GOLD })
   line(doc, 'Certificate of Victory', { style: 'serifBold', size: 40, y: 80 })
   doc.lineWidth(0.75).moveTo(W / 2 - 130, 143).lineTo(W / 2 - 10, 143).moveTo(W / 2 + 10, 143).lineTo(W / 2 + 130, 143).stroke(GOLD)
   diamond(doc, W / 2, 143, 3.5)
@@ -166,7 +166,7 @@ export async function renderCertificatePdf (certificate: Certificate, options: P
   if (certificate.revokedAt !== undefined) {
     doc.save().rotate(-18, { origin: [W / 2, H / 2] }).opacity(0.75)
     doc.lineWidth(4).roundedRect(W / 2 - 190, H / 2 - 52, 380, 104, 12).stroke(RED)
-    line(doc, 'REVOKED', { style: 'sansBold', size: 64, y: H / 2 - 40, color: RED, tracking: 6 })
+    line(doc, 'REVOKED', { style: 'sansBold', size: 64, y: H / 2 - 40, color: RED })
     doc.restore()
     line(doc, `Revoked on ${readableDate(certificate.revokedAt)}${certificate.revokedReason === undefined ? '' : `: ${certificate.revokedReason}`}`,
       { style: 'sansBold', size: 9, y: 40, color: RED, maxWidth: 700 })
