@@ -69,7 +69,7 @@ export type RejectBody = Static<typeof RejectBody>
 
 export const FinalizeResponse = Type.Object({
   match: MatchRef,
-  certificate: Type.Object({ id: Id, code: Type.String() }, { additionalProperties: false }),
+  certificate: Type.Object({ id: Id, code: Type.String(), shortCode: Type.String() }, { additionalProperties: false }),
   payout: Type.Optional(PayoutRef)
 }, { additionalProperties: false, description: 'The completed match, the winner\'s certificate and, for a match with a prize, its pending payout.' })
 

@@ -54,7 +54,9 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: '65536',
     MATCHCAST_IDEMPOTENCY_TTL_MS: '1000',
     MATCHCAST_READINESS_TIMEOUT_MS: '500',
-    MATCHCAST_DOCS: 'false'
+    MATCHCAST_DOCS: 'false',
+    MATCHCAST_PUBLIC_URL: 'https://cups.example.com',
+    MATCHCAST_CERTIFICATE_ISSUER: 'Spring League'
   })
   t.match(config, {
     port: 0,
@@ -87,7 +89,7 @@ t.test('every variable maps onto its option', async (t) => {
       heartbeat: { intervalMs: 0 },
       allowedOrigins: ['https://a.example', 'https://b.example'],
       closeGraceMs: 100,
-      certificates: { privateKey: /BEGIN PRIVATE KEY/ }
+      certificates: { privateKey: /BEGIN PRIVATE KEY/, publicUrl: 'https://cups.example.com', issuer: 'Spring League' }
     }
   })
 })
@@ -117,6 +119,7 @@ t.test('an out-of-range value fails at registration, still naming the variable',
     [{ MATCHCAST_BURST: '0' }, /^MATCHCAST_BURST: /],
     [{ MATCHCAST_SEED: badSeed }, /^MATCHCAST_SEED: .*seed/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: keyPath }, /^MATCHCAST_CERTIFICATE_KEY_FILE: /],
+    [{ MATCHCAST_PUBLIC_URL: 'cups.example.com' }, /^MATCHCAST_PUBLIC_URL: .*certificates\.publicUrl: /],
     [{ MATCHCAST_CLOSE_GRACE_MS: '0' }, /^MATCHCAST_CLOSE_GRACE_MS: /],
     [{ MATCHCAST_JWT_CLOCK_TOLERANCE_MS: '-5' }, /^MATCHCAST_JWT_CLOCK_TOLERANCE_MS: .*auth\.clockToleranceMs: /],
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: .*redis: must be a redis:\/\//],
