@@ -119,31 +119,30 @@ function subsetFont (face: Face, subset: string): Font | null {
   return font
 }
 
+/** The first font of `style`'s chain that draws code point `cp`, looked up in the subsets whose range holds it. */
+function findFont (style: Style, cp: number): Font | null {
+  for (const face of STYLES[style]) {
+    for (const subset of family(face.family).subsets) {
+      if (!subset.ranges.some(([lo, hi]) => cp >= lo && cp <= hi)) continue
+      const candidate = subsetFont(face, subset.name)
+      if (candidate?.hasGlyphForCodePoint(cp)) return candidate
+    }
+  }
+  return null
+}
+
 /** The font of `style` that draws code point `cp`, or `null` when none does. */
 export function fontFor (style: Style, cp: number): Font | null {
   const key = `${style}:${cp}`
   let font = chosen.get(key)
-  if (font === undefined) {
-    font = null
-    search: for (const face of STYLES[style]) {
-      for (const subset of family(face.family).subsets) {
-        if (!subset.ranges.some(([lo, hi]) => cp >= lo && cp <= hi)) continue
-        const candidate = subsetFont(face, subset.name)
-        if (candidate?.hasGlyphForCodePoint(cp)) {
-          font = candidate
-          break search
-        }
-      }
-    }
-    chosen.set(key, font)
-  }
+  if (font === undefined) chosen.set(key, font = findFont(style, cp))
   return font
 }
 
 export interface Run { font: Font, text: string }
 
 /** Joiners and variation selectors: drawn by the font of the character they follow, or not at all. */
-const JOINER = /^[\u200C\u200D\uFE00-\uFE0F]$/u
+const JOINER = /^(?:\u200C|\u200D|[\uFE00-\uFE0F])$/u
 
 /**
  * `text` (NFC) as runs of one font each; characters no font of the style has are left out and
