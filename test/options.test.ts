@@ -23,7 +23,9 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['a public URL with a query', { certificates: { publicUrl: 'https://cups.example.com/?x=1' } }, /certificates\.publicUrl: /],
   ['an empty issuer', { certificates: { issuer: '' } }, /certificates\.issuer: /],
   ['an unknown certificates option', { certificates: { locale: 'fr' } }, /certificates\.locale: unknown option/],
-  ['an unknown history option', { history: { depth: 1 } }, /history\.depth: unknown option/]
+  ['an unknown history option', { history: { depth: 1 } }, /history\.depth: unknown option/],
+  ['a zero store timeout', { storeTimeoutMs: 0 }, /store\.timeoutMs: must be >= 1/],
+  ['a fractional store timeout', { storeTimeoutMs: 2.5 }, /store\.timeoutMs: must be integer/]
 ]
 
 for (const [name, options, message] of cases) {

@@ -5,7 +5,7 @@
  * nothing), then hands the event to the broadcaster.
  */
 import { randomUUID } from 'node:crypto'
-import { CommandError } from '../../lib/errors.js'
+import { CommandError, StoreTimeoutError, type StoreTimeout } from '../../lib/errors.js'
 import type { Certificate, Match, Payout } from '../../schemas/common.js'
 import type { MatchCommand } from '../../schemas/commands.js'
 import type { PendingEvent } from '../../schemas/events.js'
@@ -72,6 +72,13 @@ export function createMatchService ({ store, events, certificates, payouts, now 
     if (match === undefined) throw new CommandError('invalid_state', 'match does not exist')
     const at = now()
     const { patch, event } = decide(match, actor, command, at, command.type === 'match.finalize' ? randomUUID() : undefined)
+    /** A write that timed out may still commit; if it does, its event goes out as usual. */
+    const lateEventsToo = (write: Promise<Match | undefined>) => write.catch((err: unknown) => {
+      if (err instanceof StoreTimeoutError) {
+        (err as StoreTimeout).pending.then((late) => { if (late !== undefined) events.emit(matchId, event) }, () => {})
+      }
+      throw err
+    })
     const result: Partial<CommandResult> = {}
     const retire = retirementOf(match, event, at.toISOString())
     if (event.type === 'match_completed') {
@@ -88,12 +95,12 @@ export function createMatchService ({ store, events, certificates, payouts, now 
         issuedAt: completedAt
       })
       result.payout = payouts.prizeOf(match, winnerId, completedAt, certificateId)
-      result.match = await store.completeMatch(matchId, match.version, patch, result.certificate, result.payout, retire)
+      result.match = await lateEventsToo(store.completeMatch(matchId, match.version, patch, result.certificate, result.payout, retire))
       // After a retirement the store leaves out the payout of a winner paid for this match already.
       if (retire !== undefined && result.payout !== undefined && result.match !== undefined &&
         await store.getPayout(result.payout.id) === undefined) delete result.payout
     } else {
-      result.match = await store.updateMatch(matchId, match.version, patch, retire)
+      result.match = await lateEventsToo(store.updateMatch(matchId, match.version, patch, retire))
     }
     if (result.match === undefined) {
       // Lost a race: someone else changed the match between our read and our write.

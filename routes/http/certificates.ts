@@ -28,7 +28,7 @@ const PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data
 
 const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-  const { store, certificates } = app.matchcast
+  const { timedStore: store, certificates } = app.matchcast
   const { config, secured, bearer, userOf, requireOrganizer, tournamentAsOrganizer } = ctx
   const { signer } = certificates
   const key: CertificateKey = {
