@@ -36,8 +36,8 @@ interface Subset { name: string, ranges: Array<readonly [number, number]> }
 interface Family { dir: string, subsets: Subset[] }
 
 const families = new Map<string, Family>()
-/** A loaded subset file by its file name; `null` when the package has no such file. */
-const loaded = new Map<string, Font | null>()
+/** A loaded subset file by its file name. */
+const loaded = new Map<string, Font>()
 /** Style and code point → the font that draws it (`null`: none). */
 const chosen = new Map<string, Font | null>()
 
@@ -98,22 +98,17 @@ export function sfntOf (woff: Buffer): Buffer {
   return Buffer.concat([header, ...tables])
 }
 
-function subsetFont (face: Face, subset: string): Font | null {
+/** A subset file of a face, loaded once (every face in `STYLES` ships every subset of its family). */
+function subsetFont (face: Face, subset: string): Font {
   const file = `${face.family}-${subset}-${face.weight}-${face.style}.woff`
   let font = loaded.get(file)
   if (font === undefined) {
-    let bytes: Buffer | undefined
-    try {
-      bytes = readFileSync(join(family(face.family).dir, file))
-    } catch {
-      // Not every family has every subset in every weight (Noto Sans has no `math`).
-    }
-    font = bytes === undefined ? null : fontkit.create(sfntOf(bytes)) as Font
+    font = fontkit.create(sfntOf(readFileSync(join(family(face.family).dir, file)))) as Font
     // fontkit caches one glyph object per glyph, with the characters it was first looked up by.
     // Subsetting a composite glyph (`:` is built of `.`) looks its parts up by id alone, and the
     // part would then carry no character: every later PDF would draw `.` without text behind it
     // (invisible to copy and search). Looking every character up first gives each glyph its own.
-    for (const cp of font?.characterSet ?? []) font!.glyphForCodePoint(cp)
+    for (const cp of font.characterSet) font.glyphForCodePoint(cp)
     loaded.set(file, font)
   }
   return font
@@ -125,7 +120,7 @@ function findFont (style: Style, cp: number): Font | null {
     for (const subset of family(face.family).subsets) {
       if (!subset.ranges.some(([lo, hi]) => cp >= lo && cp <= hi)) continue
       const candidate = subsetFont(face, subset.name)
-      if (candidate?.hasGlyphForCodePoint(cp)) return candidate
+      if (candidate.hasGlyphForCodePoint(cp)) return candidate
     }
   }
   return null

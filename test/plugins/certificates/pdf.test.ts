@@ -4,6 +4,7 @@ import { createCertificates } from '../../../plugins/certificates/index.js'
 import { renderCertificatePdf } from '../../../plugins/certificates/pdf.js'
 import { createCertificateSigner } from '../../../plugins/certificates/signer.js'
 import { nameOf, readableDate, scoreLine, standings } from '../../../plugins/certificates/format.js'
+import { verificationPage } from '../../../plugins/certificates/page.js'
 import { pdfText } from '../../pdf.js'
 
 const certificates = createCertificates(createCertificateSigner(), { issuer: 'League' })
@@ -84,4 +85,22 @@ t.test('the same certificate renders the same bytes', async (t) => {
   const a = await renderCertificatePdf(certificate, { verifyUrl: 'https://a.example/v' })
   const b = await renderCertificatePdf(certificate, { verifyUrl: 'https://a.example/v' })
   t.ok(a.equals(b))
+})
+
+t.test('a tournament or issuer with nothing drawable prints as the tournament id and matchcast; a revocation without a reason says when', async (t) => {
+  const certificate = createCertificates(createCertificateSigner(), { issuer: '联赛' }).issue({
+    tournamentId: 't-cjk', tournamentName: '春季杯', matchId: 'm1', userId: 'u-a', scores: { 'u-a': 3, 'u-b': 1 }, names: {}, issuedAt: '2026-03-01T10:00:00.000Z'
+  })
+  const text = await pdfText(await renderCertificatePdf(certificate, { verifyUrl: 'https://a.example/v' }))
+  t.match(text, /won match m1 of\s+t-cjk/)
+  t.match(text, 'MATCHCAST')
+  const revoked = await pdfText(await renderCertificatePdf({ ...certificate, revokedAt: '2026-03-02T10:00:00.000Z' }, { verifyUrl: 'https://a.example/v' }))
+  t.match(revoked, /Revoked on 2 March 2026\n/)
+})
+
+t.test('the verification page of a certificate without issuer, revoked without a reason', async (t) => {
+  const { issuer: _issuer, ...legacy } = issue()
+  const page = verificationPage('revoked', { ...legacy, revokedAt: '2026-03-02T10:00:00.000Z' }, { code: legacy.shortCode, keyUrl: '/k' })
+  t.match(page, 'This certificate was revoked on 2 March 2026. It no longer stands')
+  t.match(page, '<dt>Issued by</dt><dd>matchcast</dd>')
 })

@@ -102,3 +102,13 @@ t.test('re-finalizing after an approved payout: the approval stands, the same wi
   const statuses = await Promise.all([first, same, other].map(async (r) => (await app.inject({ url: `/certificates/verify/${r.certificate.code}` })).json().status))
   t.same(statuses, ['revoked', 'revoked', 'valid'], 'only the last result\'s certificate stands')
 })
+
+t.test('a store that names no one (no getUserNames): certificates and snapshots show ids', async (t) => {
+  const store = memoryStore(liveSeed())
+  Object.defineProperty(store, 'getUserNames', { value: undefined })
+  const { app, wsUrl } = await httpApp(t, {}, store)
+  const watcher = client(t, wsUrl, '/ws/matches/m1', as('u-a'))
+  t.match(await watcher.next(), { type: 'snapshot', names: { 'u-a': 'u-a', 'u-b': 'u-b' } })
+  const { certificate } = (await app.inject({ method: 'POST', url: '/matches/m1/finalize', headers: bearer('u-org'), payload: { scores: { 'u-a': 3, 'u-b': 1 } } })).json()
+  t.same((await app.inject({ url: `/certificates/${certificate.id}`, headers: bearer('u-a') })).json().names, { 'u-a': 'u-a', 'u-b': 'u-b' })
+})

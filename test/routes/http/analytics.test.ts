@@ -61,11 +61,13 @@ t.test('summarize: players with most wins first, ties by id; ids spelled like bu
   const at = '2025-01-01T00:00:00.000Z'
   const m = (id: string, participants: string[], winnerId: string | null, state: 'completed' | 'live' = 'completed') =>
     ({ id, tournamentId: 't', participants, scores: {}, winnerId, version: 0, state, completedAt: at })
-  const summary = summarize('t', [m('m1', ['x', '__proto__'], '__proto__'), m('m2', ['x', 'y'], 'y'), m('m3', ['y', '__proto__'], 'y'), m('m4', ['x', 'y'], 'x', 'live')],
+  const summary = summarize('t', [m('m0', ['z', 'w'], null, 'live'), m('m1', ['x', '__proto__'], '__proto__'), m('m2', ['x', 'y'], 'y'), m('m3', ['y', '__proto__'], 'y'), m('m4', ['x', 'y'], 'x', 'live')],
     0, [], { instance: 0, tournament: 0 }, new Date(at), new Map([['__proto__', 'Proto']]))
   t.same(summary.players, [
     { userId: 'y', name: 'y', matches: 3, won: 2 },
     { userId: '__proto__', name: 'Proto', matches: 2, won: 1 },
-    { userId: 'x', name: 'x', matches: 3, won: 0 }
+    { userId: 'w', name: 'w', matches: 1, won: 0 },
+    { userId: 'x', name: 'x', matches: 3, won: 0 },
+    { userId: 'z', name: 'z', matches: 1, won: 0 }
   ])
 })
