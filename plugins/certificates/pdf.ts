@@ -45,21 +45,21 @@ interface LineOptions {
 
 /** Draws one line of text centred on `cx`, each run in its own font; returns its width. */
 function line (doc: PDFKit.PDFDocument, text: string, { style, size, y, cx = W / 2, maxWidth = 700, color = INK, tracking = 0 }: LineOptions): number {
-  const runs = runsOf(text, style).runs.map((run) => ({
-    ...run,
-    chars: [...run.text].length,
-    advance: run.font.layout(run.text).advanceWidth / run.font.unitsPerEm
-  }))
+  const runs = runsOf(text, style).runs.map((run) => {
+    let key = fontKeys.get(run.font)
+    if (key === undefined) fontKeys.set(run.font, key = `matchcast-font-${++fontCount}`)
+    // pdfkit takes a fontkit font as it is (its types only list file sources). Measuring through
+    // pdfkit lays the words out once: drawing them below reuses its layout cache.
+    doc.font(run.font as unknown as Buffer, key, 1)
+    return { ...run, key, chars: [...run.text].length, advance: doc.widthOfString(run.text) }
+  })
   const width = (s: number) => runs.reduce((sum, r) => sum + r.advance * s + tracking * r.chars, 0)
   // Shrink long names and titles to fit, rather than wrapping them.
   const fitted = Math.max(6, Math.min(size, size * maxWidth / Math.max(width(size), 1)))
   let x = cx - width(fitted) / 2
   doc.fillColor(color)
   for (const run of runs) {
-    let key = fontKeys.get(run.font)
-    if (key === undefined) fontKeys.set(run.font, key = `matchcast-font-${++fontCount}`)
-    // pdfkit takes a fontkit font as it is (its types only list file sources).
-    doc.font(run.font as unknown as Buffer, key, fitted)
+    doc.font(run.font as unknown as Buffer, run.key, fitted)
     doc.text(run.text, x, y + (size - fitted) / 2, { lineBreak: false, characterSpacing: tracking })
     x += run.advance * fitted + tracking * run.chars
   }
