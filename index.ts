@@ -120,7 +120,10 @@ export { decide, decideWinner, mayIssue, RULES, type Actor } from './plugins/mat
 export { createCertificateSigner, type CertificateSigner } from './plugins/certificates/signer.js'
 export { createCertificates, type Certificates } from './plugins/certificates/index.js'
 export { createPayouts, type Payouts, type PayoutDecision } from './plugins/payouts/index.js'
-export { CloseCode, WS_ERRORS, CommandError, type CloseCodeInfo } from './lib/errors.js'
+export { CommandError } from './lib/errors.js'
+export {
+  AbnormalClosure, CloseCode, closeCodeByName, closeCodeByNumber, WS_ERROR_CODES, type CloseCodeEntry, type CloseCodeInfo, type CloseCodeName, type Reconnect
+} from './protocol/index.js'
 export { SUBPROTOCOL } from './plugins/auth/index.js'
 export { socketErrorHandler } from './plugins/websocket/index.js'
 export { createLimiter, limiterStatus, rateLimited, type Limiter, type LimiterStatus, type CheckResult, type RateLimitOptions } from './plugins/rate-limit/index.js'

@@ -7,10 +7,9 @@ import { UnauthorizedError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
 import { parseOptions } from '../../lib/options.js'
 import { kQueryToken } from '../../lib/symbols.js'
+import { BEARER_PROTOCOL, SUBPROTOCOL } from '../../protocol/index.js'
 
-/** The WebSocket subprotocol the server answers; the token rides next to it as `bearer.<jwt>`. */
-export const SUBPROTOCOL = 'matchcast.v1'
-const BEARER_PROTOCOL = 'bearer.'
+export { SUBPROTOCOL }
 export const DEFAULT_CLOCK_TOLERANCE_MS = 5000
 
 export const AuthOptions = Type.Object({
