@@ -24,74 +24,57 @@ export interface CloseCodeEntry extends CloseCodeInfo {
   readonly advice: string
 }
 
+/** An entry whose wire reason is its name. */
+function sent<C extends number, N extends string, R extends Reconnect> (code: C, name: N, reconnect: R, when: string, advice: string) {
+  return { code, reason: name, name, reconnect, when, advice }
+}
+
+/** An entry the transport sends by itself, without a reason. */
+function bare<C extends number, N extends string, R extends Reconnect> (code: C, name: N, reconnect: R, when: string, advice: string) {
+  return { code, reason: '' as const, name, reconnect, when, advice }
+}
+
 /**
  * Every close code the server (or its transport) sends, under camelCase keys (`CloseCode.rateLimited`);
  * `closeCodeByNumber(4009)` and `closeCodeByName('rate_limited')` find the same entry.
  */
 export const CloseCode = {
-  normal: { code: 1000, reason: 'normal', name: 'normal', reconnect: 'no', when: 'The client left.', advice: 'Nothing to do.' },
-  shutdown: {
-    code: 1001, reason: 'shutdown', name: 'shutdown', reconnect: 'yes',
-    when: 'The server is shutting down (pending batches were flushed first).',
-    advice: 'Reconnect (another instance) with lastSeq and epoch.'
-  },
-  unauthorized: {
-    code: 4001, reason: 'unauthorized', name: 'unauthorized', reconnect: 'with-new-token',
-    when: 'No token, a bad signature, a wrong algorithm, an expired token or one without exp, iat/nbf in the future.',
-    advice: 'Get a new token, then reconnect.'
-  },
-  forbidden: {
-    code: 4003, reason: 'forbidden', name: 'forbidden', reconnect: 'no',
-    when: 'Not a member of this match or tournament, or a command the role may not send.',
-    advice: 'Do not reconnect.'
-  },
-  notFound: { code: 4004, reason: 'not_found', name: 'not_found', reconnect: 'no', when: 'The match or tournament does not exist.', advice: 'Do not reconnect.' },
-  tooManyConnections: {
-    code: 4008, reason: 'too_many_connections', name: 'too_many_connections', reconnect: 'after-a-connection-closes',
-    when: 'More than maxConnectionsPerUser open connections of this user (across instances with Redis).',
-    advice: 'Do not reconnect until one of your connections closes.'
-  },
-  rateLimited: {
-    code: 4009, reason: 'rate_limited', name: 'rate_limited', reconnect: 'after-backoff',
-    when: 'The user\'s message rate is over messagesPerSecond / burst (token bucket, per user, across instances).',
-    advice: 'Reconnect after a back-off.'
-  },
-  payloadTooLarge: {
-    code: 4010, reason: 'payload_too_large', name: 'payload_too_large', reconnect: 'yes',
-    when: 'A frame larger than maxPayloadBytes.',
-    advice: 'Do not resend that frame; reconnect with lastSeq.'
-  },
-  heartbeatTimeout: {
-    code: 4011, reason: 'heartbeat_timeout', name: 'heartbeat_timeout', reconnect: 'yes',
-    when: 'A heartbeat ping was not answered.', advice: 'Reconnect with lastSeq.'
-  },
-  internal: {
-    code: 1011, reason: 'internal_error', name: 'internal_error', reconnect: 'after-backoff',
-    when: 'The server failed while admitting the connection (e.g. its store did not answer).',
-    advice: 'Reconnect after a back-off.'
-  },
-  slowConsumer: {
-    code: 4012, reason: 'slow_consumer', name: 'slow_consumer', reconnect: 'yes',
-    when: 'The socket\'s send buffer stayed above the hard limit.', advice: 'Reconnect with lastSeq.'
-  },
+  normal: sent(1000, 'normal', 'no', 'The client left.', 'Nothing to do.'),
+  shutdown: sent(1001, 'shutdown', 'yes',
+    'The server is shutting down (pending batches were flushed first).',
+    'Reconnect (another instance) with lastSeq and epoch.'),
+  unauthorized: sent(4001, 'unauthorized', 'with-new-token',
+    'No token, a bad signature, a wrong algorithm, an expired token or one without exp, iat/nbf in the future.',
+    'Get a new token, then reconnect.'),
+  forbidden: sent(4003, 'forbidden', 'no',
+    'Not a member of this match or tournament, or a command the role may not send.',
+    'Do not reconnect.'),
+  notFound: sent(4004, 'not_found', 'no', 'The match or tournament does not exist.', 'Do not reconnect.'),
+  tooManyConnections: sent(4008, 'too_many_connections', 'after-a-connection-closes',
+    'More than maxConnectionsPerUser open connections of this user (across instances with Redis).',
+    'Do not reconnect until one of your connections closes.'),
+  rateLimited: sent(4009, 'rate_limited', 'after-backoff',
+    'The user\'s message rate is over messagesPerSecond / burst (token bucket, per user, across instances).',
+    'Reconnect after a back-off.'),
+  payloadTooLarge: sent(4010, 'payload_too_large', 'yes', 'A frame larger than maxPayloadBytes.', 'Do not resend that frame; reconnect with lastSeq.'),
+  heartbeatTimeout: sent(4011, 'heartbeat_timeout', 'yes', 'A heartbeat ping was not answered.', 'Reconnect with lastSeq.'),
+  internal: sent(1011, 'internal_error', 'after-backoff',
+    'The server failed while admitting the connection (e.g. its store did not answer).',
+    'Reconnect after a back-off.'),
+  slowConsumer: sent(4012, 'slow_consumer', 'yes', 'The socket\'s send buffer stayed above the hard limit.', 'Reconnect with lastSeq.'),
   // Sent by the transport (`ws`) itself, without a reason, for a frame it cannot accept.
-  protocolError: {
-    code: 1002, reason: '', name: 'protocol_error', reconnect: 'after-backoff',
-    when: 'A frame that breaks the WebSocket protocol (unmasked, reserved opcode or bits, bad close code): a client bug.',
-    advice: 'Fix the client; reconnect after a back-off.'
-  },
-  invalidPayload: {
-    code: 1007, reason: '', name: 'invalid_payload', reconnect: 'yes',
-    when: 'A text frame (or close reason) that is not valid UTF-8.', advice: 'Do not resend that frame; reconnect with lastSeq.'
-  },
-  policyViolation: {
-    code: 1008, reason: '', name: 'policy_violation', reconnect: 'yes',
-    when: 'A message split into more fragments than the transport buffers (16384).', advice: 'Do not resend it that way; reconnect with lastSeq.'
-  },
-  messageTooBig: {
-    code: 1009, reason: '', name: 'message_too_big', reconnect: 'yes',
-    when: 'A frame over the transport\'s cap, transportMaxPayloadBytes.', advice: 'Do not resend that frame; reconnect with lastSeq.'
-  }
+  protocolError: bare(1002, 'protocol_error', 'after-backoff',
+    'A frame that breaks the WebSocket protocol (unmasked, reserved opcode or bits, bad close code): a client bug.',
+    'Fix the client; reconnect after a back-off.'),
+  invalidPayload: bare(1007, 'invalid_payload', 'yes',
+    'A text frame (or close reason) that is not valid UTF-8.',
+    'Do not resend that frame; reconnect with lastSeq.'),
+  policyViolation: bare(1008, 'policy_violation', 'yes',
+    'A message split into more fragments than the transport buffers (16384).',
+    'Do not resend it that way; reconnect with lastSeq.'),
+  messageTooBig: bare(1009, 'message_too_big', 'yes',
+    'A frame over the transport\'s cap, transportMaxPayloadBytes.',
+    'Do not resend that frame; reconnect with lastSeq.')
 } as const satisfies Record<string, CloseCodeEntry>
 export type CloseCodeName = keyof typeof CloseCode
 
@@ -99,10 +82,9 @@ export type CloseCodeName = keyof typeof CloseCode
  * 1006 is never sent: a client observes it when the connection was cut without a closing
  * handshake (a network failure, a peer that did not finish closing within closeGraceMs, a ping flood).
  */
-export const AbnormalClosure = {
-  code: 1006, reason: '', name: 'abnormal_closure', reconnect: 'after-backoff',
-  when: 'The connection was cut without a closing handshake.', advice: 'Reconnect with lastSeq after a back-off.'
-} as const satisfies CloseCodeEntry
+export const AbnormalClosure = bare(1006, 'abnormal_closure', 'after-backoff',
+  'The connection was cut without a closing handshake.',
+  'Reconnect with lastSeq after a back-off.') satisfies CloseCodeEntry
 
 const byNumber = new Map<number, CloseCodeEntry>([...Object.values(CloseCode), AbnormalClosure].map((entry) => [entry.code, entry]))
 const byName = new Map<string, CloseCodeEntry>([...byNumber.values()].map((entry) => [entry.name, entry]))
