@@ -27,6 +27,8 @@ export const PayoutStateError = createError('MATCHCAST_ERR_PAYOUT_INVALID_STATE'
 export const IdempotencyMismatchError = createError('MATCHCAST_ERR_IDEMPOTENCY_MISMATCH', '%s', 422)
 /** An `Idempotency-Key` whose first request is still being processed. */
 export const IdempotencyInFlightError = createError('MATCHCAST_ERR_IDEMPOTENCY_IN_FLIGHT', '%s', 409)
+/** A route matchcast would register is already served (by the host or twice); the message names it. */
+export const RouteCollisionError = createError('MATCHCAST_ERR_ROUTE_COLLISION', '%s', 500)
 /** The code of every 5xx answer: its message is hidden from the client (the error is logged). */
 export const INTERNAL_ERROR_CODE = 'MATCHCAST_ERR_INTERNAL'
 

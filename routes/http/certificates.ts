@@ -29,7 +29,7 @@ const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => 
       tags: ['certificates'],
       security: [],
       params: VerifyParams,
-      response: { 200: VerifyResponse, ...errors(400) }
+      response: { 200: VerifyResponse, ...errors([400, 429]) }
     }
   }, async (request) => {
     const certificate = await store.getCertificateByCode(request.params.code)
@@ -44,7 +44,7 @@ const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => 
       tags: ['certificates'],
       security: bearer,
       params: CertificateParams,
-      response: { 200: Type.Ref('Certificate', { description: 'The certificate.' }), ...errors(400, 401, 403, 404) }
+      response: { 200: Type.Ref('Certificate', { description: 'The certificate.' }), ...errors([400, 401, 403, 404, 429]) }
     }
   }, async (request) => readable(request.params.certificateId, userOf(request)))
 
@@ -58,7 +58,7 @@ const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => 
       params: CertificateParams,
       response: {
         200: { description: 'The certificate as a PDF document.', content: { 'application/pdf': { schema: PdfDocument } } },
-        ...errors(400, 401, 403, 404)
+        ...errors([400, 401, 403, 404, 429])
       }
     }
   }, async (request, reply) => {

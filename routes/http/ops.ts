@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { within } from '../../lib/timeout.js'
+import { joinDocument } from '../../plugins/openapi/index.js'
 import { limiterStatus } from '../../plugins/rate-limit/index.js'
 import { Health, Readiness } from '../../schemas/http.js'
 import type { RouteContext } from './access.js'
@@ -22,7 +23,7 @@ async function check (ms: number, work: () => Promise<unknown>): Promise<Check> 
 const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   const { store, metrics } = app.matchcast
-  const config = options.routeConfig
+  const config = { swaggerTransform: joinDocument, ...options.routeConfig }
 
   app.get('/healthz', {
     config,

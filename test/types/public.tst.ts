@@ -16,8 +16,12 @@ describe('the umbrella plugin', () => {
     expect(app.register(matchcast, { auth: { secret: 's' }, store: memoryStore(), batching: { windowMs: 10 } })).type.not.toRaiseError()
   })
 
-  test('requires auth', () => {
-    expect(app.register(matchcast, {})).type.toRaiseError()
+  test('takes no auth when the host brings its own @fastify/jwt (checked at registration)', () => {
+    expect(app.register(matchcast, {})).type.not.toRaiseError()
+  })
+
+  test('accepts an env variable that may be unset under exactOptionalPropertyTypes', () => {
+    expect(app.register(matchcast, { redis: process.env.REDIS_URL, prefix: '/live' })).type.not.toRaiseError()
   })
 
   test('rejects an option of the wrong type', () => {

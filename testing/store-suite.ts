@@ -2,11 +2,11 @@
  * The Store contract (plugins/store/store.ts), run against every implementation: the memory store
  * and PostgreSQL. Each test gets a fresh store holding `conformanceSeed()`.
  */
-import type { Test } from 'tap'
-import type { Certificate, Payout, Seed } from '../../schemas/common.js'
-import type { Store } from '../../plugins/store/store.js'
+import type { TestLike } from './test-like.js'
+import type { Certificate, Payout, Seed } from '../schemas/common.js'
+import type { Store } from '../plugins/store/store.js'
 
-export type StoreFactory = (t: Test, seed: Seed) => Promise<Store>
+export type StoreFactory = (t: TestLike, seed: Seed) => Promise<Store>
 
 const T0 = '2025-03-01T10:00:00.000Z'
 const T1 = '2025-03-01T10:30:00.000Z'
@@ -44,8 +44,8 @@ function payoutFor (matchId: string, userId = 'u-a', at = T1): Payout {
 
 const finalPatch = { state: 'completed' as const, scores: { 'u-a': 3, 'u-b': 1 }, winnerId: 'u-a', completedAt: T1 }
 
-export function storeSuite (t: Test, factory: StoreFactory): void {
-  const fresh = (t: Test) => factory(t, conformanceSeed())
+export function storeSuite (t: TestLike, factory: StoreFactory): void {
+  const fresh = (t: TestLike) => factory(t, conformanceSeed())
 
   t.test('tournaments, roles and members', async (t) => {
     const store = await fresh(t)
