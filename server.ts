@@ -176,10 +176,9 @@ function variableFor (message: string): string | undefined {
 }
 
 /** Builds (but does not start) the demo app; a bad option fails naming its variable. */
-export async function createServer (config: DemoConfig): Promise<FastifyInstance> {
-  const logger: FastifyServerOptions['logger'] = config.pretty === true
-    ? { level: config.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
-    : { level: config.logLevel }
+export async function createServer (config: DemoConfig, loggerOptions?: FastifyServerOptions['logger']): Promise<FastifyInstance> {
+  const pretty = { level: config.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+  const logger: FastifyServerOptions['logger'] = loggerOptions ?? (config.pretty === true ? pretty : { level: config.logLevel })
   const app = Fastify({ logger })
   try {
     const store = config.databaseUrl === undefined
