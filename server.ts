@@ -153,7 +153,7 @@ export function loadConfig (env: Env): DemoConfig {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error('DATABASE_URL: expected a postgres:// or postgresql:// URL')
   return {
     ...(databaseUrl !== undefined && { databaseUrl }),
-    ...(read(env, 'MATCHCAST_DATABASE_SCHEMA') !== undefined && { databaseSchema: read(env, 'MATCHCAST_DATABASE_SCHEMA') }),
+    ...(read(env, 'MATCHCAST_DATABASE_SCHEMA') !== undefined && { databaseSchema: read(env, 'MATCHCAST_DATABASE_SCHEMA')! }),
     port,
     host: read(env, 'HOST') ?? '127.0.0.1',
     devSecret: secret === undefined,

@@ -203,9 +203,31 @@ const ERROR_DESCRIPTIONS = {
 } as const
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS
 
+/** What each status looks like, for the docs: code, reason phrase, a message matchcast sends. */
+const ERROR_EXAMPLES: Record<ErrorStatus, [string, string, string]> = {
+  400: ['MATCHCAST_ERR_VALIDATION', 'Bad Request', 'body/scores/u-a must be >= 0'],
+  401: ['MATCHCAST_ERR_AUTH_UNAUTHORIZED', 'Unauthorized', 'The token has expired.'],
+  403: ['MATCHCAST_ERR_AUTH_FORBIDDEN', 'Forbidden', 'organizers only'],
+  404: ['MATCHCAST_ERR_NOT_FOUND', 'Not Found', 'match m9 does not exist'],
+  409: ['MATCHCAST_ERR_MATCH_INVALID_STATE', 'Conflict', 'match.finalize is not allowed while the match is scheduled'],
+  422: ['MATCHCAST_ERR_IDEMPOTENCY_MISMATCH', 'Unprocessable Entity', 'Idempotency-Key approve-p-7f3a-1 was used with another request body'],
+  429: ['MATCHCAST_ERR_RATE_LIMITED', 'Too Many Requests', 'rate limit exceeded, retry in 1 minute'],
+  500: ['MATCHCAST_ERR_INTERNAL', 'Internal Server Error', 'Internal Server Error']
+}
+
+/** An error response as Fastify and @fastify/swagger take it: the one error shape, and an example of this status. */
+export interface ErrorResponse {
+  description: string
+  content: { 'application/json': { schema: ReturnType<typeof Type.Ref<'ErrorBody'>>, example: ErrorBody } }
+}
+
 /** Error responses of a route, each with the one error shape; `texts` replaces a status's description. */
-export function errors (codes: ErrorStatus[], texts: Partial<Record<ErrorStatus, string>> = {}): Record<number, ReturnType<typeof Type.Ref<'ErrorBody'>>> {
-  return Object.fromEntries(codes.map((code) => [code, Type.Ref('ErrorBody', { description: texts[code] ?? ERROR_DESCRIPTIONS[code] })]))
+export function errors (codes: ErrorStatus[], texts: Partial<Record<ErrorStatus, string>> = {}): Record<number, ErrorResponse> {
+  return Object.fromEntries(codes.map((code) => {
+    const [name, error, message] = ERROR_EXAMPLES[code]
+    const content = { 'application/json': { schema: Type.Ref('ErrorBody'), example: { statusCode: code, code: name, error, message } } }
+    return [code, { description: texts[code] ?? ERROR_DESCRIPTIONS[code], content }]
+  }))
 }
 
 export { Certificate, MatchState, Payout, PayoutStatus }

@@ -17,9 +17,9 @@ import { RULES, decide, type Actor } from './machine.js'
 export interface CommandResult {
   match: Match
   /** Issued by `match.finalize`. */
-  certificate?: Certificate
+  certificate?: Certificate | undefined
   /** Created by `match.finalize` of a match with a prize. */
-  payout?: Payout
+  payout?: Payout | undefined
 }
 
 export interface MatchService {
@@ -49,7 +49,7 @@ export function createMatchService ({ store, events, certificates, payouts, now 
     const match = await store.getMatch(matchId)
     if (match === undefined) throw new CommandError('invalid_state', 'match does not exist')
     const { patch, event } = decide(match, actor, command, now())
-    const result: Partial<CommandResult> = {}
+    const result: { match?: Match | undefined, certificate?: Certificate, payout?: Payout | undefined } = {}
     if (event.type === 'match_completed') {
       const { winnerId, scores, completedAt } = event.data
       const tournament = await store.getTournament(match.tournamentId)

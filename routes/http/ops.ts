@@ -37,7 +37,14 @@ const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
       description: '503 when the store does not answer; Redis down is `degraded` (200), since limits then fall back to this instance.',
       tags: ['ops'],
       security: [],
-      response: { 200: Readiness, 503: { ...Readiness, description: 'The store does not answer.' } }
+      response: {
+        200: Readiness,
+        503: {
+          ...Readiness,
+          description: 'The store does not answer.',
+          example: { status: 'unavailable', checks: { store: { status: 'down', latencyMs: 2000.6, message: 'no answer within 2000 ms' } } }
+        }
+      }
     }
   }, async (_request, reply) => {
     const redis = app.matchcast.redis

@@ -33,8 +33,10 @@ t.test('/docs/json is a valid OpenAPI 3 document of every side route', async (t)
       if (!PUBLIC.has(path)) t.same(responses['401']!.content!['application/json']!.schema, { $ref: '#/components/schemas/ErrorBody' })
       if (!OPS.has(path)) t.match(responses['429'], { description: /Too many requests/ }, `${method} ${path} documents its 429`)
       for (const [status, response] of Object.entries(responses)) {
-        const schema = response.content?.['application/json']?.schema as { example?: unknown, $ref?: string } | undefined
-        if (schema !== undefined) t.ok(schema.example !== undefined || schema.$ref !== undefined, `${method} ${path} ${status} has an example`)
+        const media = response.content?.['application/json'] as { schema: { example?: unknown, $ref?: string }, example?: { statusCode?: number } } | undefined
+        if (media === undefined) continue
+        if (media.schema.$ref === '#/components/schemas/ErrorBody') t.equal(media.example?.statusCode, Number(status), `${method} ${path} ${status} has an example of its own status`)
+        else t.ok(media.schema.example !== undefined || media.schema.$ref !== undefined, `${method} ${path} ${status} has an example`)
       }
       const body = (op.requestBody as { content: Record<string, { schema: { example?: unknown } }> } | undefined)?.content['application/json']
       if (body !== undefined) t.ok(body.schema.example, `${method} ${path} body has an example`)
