@@ -1,4 +1,4 @@
-import { Type, type Static, type TString, type TStringOptions } from 'typebox'
+import { Type, type Static, type TSchema, type TString, type TStringOptions } from 'typebox'
 
 /**
  * What free text may not hold: NUL, which PostgreSQL stores in neither `text` nor `jsonb`, and
@@ -26,6 +26,11 @@ export const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z
 /** An `Id` with the example the docs show for it (`m1`, `u-a`…). */
 export function IdLike (example: string): TString {
   return Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$', example })
+}
+
+/** The `example` a schema carries for the docs, typed as the schema's value. */
+export function exampleOf<T extends TSchema> (schema: T): Static<T> {
+  return (schema as { example?: unknown }).example as Static<T>
 }
 
 /** When the docs' examples happened. */

@@ -5,7 +5,7 @@
  */
 import { Type, type Static } from 'typebox'
 import {
-  Certificate, ErrorBody, EXAMPLE_CODE, EXAMPLE_TIMES, Id, IdLike, Match, MatchState, Payout, PayoutStatus, Reason, Role, Scores, Text
+  Certificate, ErrorBody, EXAMPLE_CODE, EXAMPLE_TIMES, exampleOf, Id, IdLike, Match, MatchState, Payout, PayoutStatus, Reason, Role, Scores, Text
 } from './common.js'
 
 /** Every `$id` schema the routes reference, in dependency order (referenced ones first). */
@@ -68,7 +68,7 @@ export type RejectBody = Static<typeof RejectBody>
 
 // --- responses -------------------------------------------------------------------------------
 
-const PAYOUT_EXAMPLE = (Payout as { example?: unknown }).example as Static<typeof Payout>
+const PAYOUT_EXAMPLE = exampleOf(Payout)
 
 export const FinalizeResponse = Type.Object({
   match: MatchRef,
@@ -113,7 +113,7 @@ export const VerifyResponse = Type.Object({
 }, {
   additionalProperties: false,
   description: '`valid: true` with the certificate when the code is a valid signature of a stored certificate.',
-  example: { valid: true, certificate: (Certificate as { example?: unknown }).example }
+  example: { valid: true, certificate: exampleOf(Certificate) }
 })
 
 const Count = Type.Integer({ minimum: 0 })

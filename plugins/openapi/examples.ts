@@ -1,20 +1,11 @@
 /** Examples of every WebSocket message for the AsyncAPI document; typed, so they follow the schemas. */
-import { EXAMPLE_TIMES, type Match } from '../../schemas/common.js'
+import { EXAMPLE_TIMES, exampleOf, Match } from '../../schemas/common.js'
 import type { ClientCommand, CommandType } from '../../schemas/commands.js'
 import type { EventType, MatchEvent } from '../../schemas/events.js'
 import type { AckFrame, BatchFrame, ErrorFrame, MatchSnapshotFrame, PongFrame, TournamentSnapshotFrame } from '../../schemas/frames.js'
 
-const match: Match = {
-  id: 'm1',
-  tournamentId: 't1',
-  state: 'live',
-  participants: ['u-a', 'u-b'],
-  scores: { 'u-a': 2, 'u-b': 1 },
-  winnerId: null,
-  version: 3,
-  prize: { amount: 5000, currency: 'USD' },
-  startedAt: EXAMPLE_TIMES.started
-}
+/** The match of the OpenAPI document's examples (the `Match` schema's own `example`). */
+const match = exampleOf(Match)
 
 export const COMMAND_EXAMPLES: { [K in CommandType]: Extract<ClientCommand, { type: K }> } = {
   ping: { type: 'ping', id: 1 },

@@ -20,7 +20,7 @@ const fixture = fileURLToPath(new URL('./host', import.meta.url))
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string, dependencies: Record<string, string>, devDependencies: Record<string, string> }
 
 // npm install and a tsc over every declaration file (skipLibCheck: false) take a while on a busy machine.
-t.setTimeout(300_000)
+t.setTimeout(600_000)
 
 /** The registration example of the README ("Add it to your Fastify app"), as written. */
 function readmeExample (): string {
