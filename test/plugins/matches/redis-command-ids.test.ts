@@ -7,21 +7,13 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { memoryStore, type Store } from '../../../index.js'
 import { fingerprint } from '../../../plugins/store/idempotency.js'
-import { as, client, collectLogs, startApp, testSeed, until, type Client } from '../../helper.js'
+import { as, client, reply, collectLogs, startApp, testSeed, until, type Client } from '../../helper.js'
 import { sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
 
 async function join (t: Test, wsUrl: string, user: string, match: string): Promise<Client> {
   const c = client(t, wsUrl, `/ws/matches/${match}`, as(user))
   t.match(await c.next(), { type: 'snapshot' })
   return c
-}
-
-/** The next reply (ack, error), skipping the events in between. */
-async function reply (c: Client): Promise<Record<string, unknown>> {
-  for (;;) {
-    const frame = await c.next(5000)
-    if (frame.type === 'ack' || frame.type === 'error') return frame
-  }
 }
 
 /** Two instances on one Redis and one store. */
@@ -56,13 +48,13 @@ t.test('across instances', async (t) => {
     const watcher = await join(t, b.wsUrl, 'u-fan', 'm2')
     const report = { type: 'result.report', id: 'r-1', scores: { 'u-b': 3 } }
     onA.send(report)
-    t.same(await reply(onA), { type: 'ack', id: 'r-1' })
+    t.same(await reply(onA, 5000), { type: 'ack', id: 'r-1' })
     await onA.close()
     const onB = await join(t, b.wsUrl, 'u-b', 'm2')
     onB.send(report)
-    t.same(await reply(onB), { type: 'ack', id: 'r-1' })
+    t.same(await reply(onB, 5000), { type: 'ack', id: 'r-1' })
     onB.send({ ...report, scores: { 'u-b': 4 } })
-    t.same(await reply(onB), { type: 'ack', id: 'r-1' }, 'the same id with another command is applied')
+    t.same(await reply(onB, 5000), { type: 'ack', id: 'r-1' }, 'the same id with another command is applied')
     await until(() => watcher.frames.length >= 3, 5000)
     const reported = watcher.frames.filter((f) => (f as { type: string }).type === 'result_reported') as Array<{ seq: number, data: unknown }>
     t.same(reported.map((e) => [e.seq, e.data]), [[1, { by: 'u-b', scores: { 'u-b': 3 } }], [2, { by: 'u-b', scores: { 'u-b': 4 } }]])
@@ -75,14 +67,14 @@ t.test('across instances', async (t) => {
     const onB = await join(t, b.wsUrl, 'u-org', 'm1')
     const early = { type: 'match.cancel', id: 'c', reason: 'rain' }
     onA.send({ type: 'match.start', id: 'go' })
-    t.same(await reply(onA), { type: 'ack', id: 'go' })
+    t.same(await reply(onA, 5000), { type: 'ack', id: 'go' })
     onA.send({ type: 'match.start', id: 'go-again' })
-    const refused = await reply(onA)
+    const refused = await reply(onA, 5000)
     t.match(refused, { type: 'error', id: 'go-again', code: 'invalid_state' })
     onB.send({ type: 'match.start', id: 'go-again' })
-    t.same(await reply(onB), refused)
+    t.same(await reply(onB, 5000), refused)
     onB.send(early)
-    t.same(await reply(onB), { type: 'ack', id: 'c' })
+    t.same(await reply(onB, 5000), { type: 'ack', id: 'c' })
   })
 
   t.test('a retry on another instance while the first still runs waits for its reply', async (t) => {
@@ -104,8 +96,8 @@ t.test('across instances', async (t) => {
     onB.send({ type: 'match.start', id: 'go' })
     await until(() => gets() >= 2, 5000)
     release()
-    t.same(await reply(onA), { type: 'ack', id: 'go' })
-    t.same(await reply(onB), { type: 'ack', id: 'go' })
+    t.same(await reply(onA, 5000), { type: 'ack', id: 'go' })
+    t.same(await reply(onB, 5000), { type: 'ack', id: 'go' })
     t.equal(writes, 1, 'written once')
   })
 
@@ -120,9 +112,9 @@ t.test('across instances', async (t) => {
     const onA = await join(t, a.wsUrl, 'u-org', 'm1')
     const onB = await join(t, b.wsUrl, 'u-org', 'm1')
     onA.send({ type: 'match.start', id: 'go' })
-    t.match(await reply(onA), { type: 'error', id: 'go', code: 'internal' })
+    t.match(await reply(onA, 5000), { type: 'error', id: 'go', code: 'internal' })
     onB.send({ type: 'match.start', id: 'go' })
-    t.same(await reply(onB), { type: 'ack', id: 'go' })
+    t.same(await reply(onB, 5000), { type: 'ack', id: 'go' })
     t.match(await store.getMatch('m1'), { state: 'live', version: 1 })
   })
 

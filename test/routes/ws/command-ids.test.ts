@@ -4,20 +4,12 @@
  */
 import t, { type Test } from 'tap'
 import { memoryStore, type Store } from '../../../index.js'
-import { as, client, startApp, testSeed, until, type Client } from '../../helper.js'
+import { as, client, reply, startApp, testSeed, until, type Client } from '../../helper.js'
 
 async function join (t: Test, wsUrl: string, user: string, match: string): Promise<Client> {
   const c = client(t, wsUrl, `/ws/matches/${match}`, as(user))
   t.match(await c.next(), { type: 'snapshot' })
   return c
-}
-
-/** The next reply (ack, error, pong), skipping the events in between. */
-async function reply (c: Client): Promise<Record<string, unknown>> {
-  for (;;) {
-    const frame = await c.next()
-    if (['ack', 'error', 'pong'].includes(frame.type as string)) return frame
-  }
 }
 
 /** The event frames a client received (single or batched). */
