@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { createSigner } from 'fast-jwt'
 import WebSocket, { type ClientOptions } from 'ws'
 import { Compile } from 'typebox/compile'
-import matchcast, { memoryStore, type MatchcastOptions, type Seed } from '../index.js'
+import matchcast, { memoryStore, type MatchcastOptions, type Seed, type Store } from '../index.js'
 import { ServerFrame } from '../schemas/messages.js'
 
 export const SECRET = 'test-secret-with-enough-entropy-0123456789'
@@ -194,6 +194,14 @@ export async function reply (c: Client, ms = WAIT_MS): Promise<Record<string, un
   }
 }
 
+/** Opens a match room for `user` (bearer header) and reads its snapshot. */
+export async function join (t: TapLike, base: string, user: string, match: string): Promise<Client> {
+  const c = client(t, base, `/ws/matches/${match}`, as(user))
+  const snapshot = await c.next()
+  if (snapshot.type !== 'snapshot') throw new Error(`expected a snapshot, got ${JSON.stringify(snapshot)}`)
+  return c
+}
+
 /** Bearer-header options for `user`. */
 export function as (user: string): ClientOptions {
   return { headers: { authorization: `Bearer ${token(user)}` } }
@@ -206,4 +214,28 @@ export async function until (predicate: () => boolean, ms = WAIT_MS): Promise<vo
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
     await new Promise((resolve) => setImmediate(resolve))
   }
+}
+
+/** Makes the next call of `store[method]` fail as a store that is down would (the ones after it work). */
+export function failOnce (store: Store, method: 'getMatch' | 'updateMatch'): void {
+  const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>
+  let failures = 1
+  store[method] = (async (...args: unknown[]) => {
+    if (failures-- > 0) throw new Error('the database is down')
+    return original(...args)
+  }) as never
+}
+
+/** Holds every `updateMatch` of `store` until `release()`: commands caught between their read and their write. */
+export function holdWrites (store: Store): { release: () => void, writes: () => number } {
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const update = store.updateMatch.bind(store)
+  let writes = 0
+  store.updateMatch = async (...args: Parameters<Store['updateMatch']>) => {
+    writes++
+    await held
+    return update(...args)
+  }
+  return { release, writes: () => writes }
 }

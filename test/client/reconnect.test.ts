@@ -5,8 +5,8 @@
  */
 import t from 'tap'
 import type { MatchSnapshotFrame } from '../../client/index.js'
-import { memoryStore, type Store } from '../../index.js'
-import { as, client, reply, startApp, testSeed, until } from '../helper.js'
+import { memoryStore } from '../../index.js'
+import { as, client, failOnce, reply, startApp, testSeed, until } from '../helper.js'
 import { sharedRedisUrl, uniquePrefix } from '../redis.js'
 import { instrumentedWebSocket, sdk, watch } from './helper.js'
 
@@ -62,12 +62,7 @@ t.test('1006: the server cuts the socket; the room resumes', async (t) => {
 t.test('1011: the server failed to admit the socket; the room tries again', async (t) => {
   const store = memoryStore(testSeed())
   const { wsUrl } = await startApp(t, { store })
-  const getMatch = store.getMatch.bind(store)
-  let failures = 1
-  store.getMatch = async (...args: Parameters<Store['getMatch']>) => {
-    if (failures-- > 0) throw new Error('the database is down')
-    return getMatch(...args)
-  }
+  failOnce(store, 'getMatch')
   const ws = instrumentedWebSocket()
   const room = sdk(t, wsUrl, 'u-org', { WebSocket: ws.WebSocket }).match('m1')
   const log = watch<MatchSnapshotFrame>(room)

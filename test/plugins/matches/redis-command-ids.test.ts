@@ -5,16 +5,10 @@
  */
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { memoryStore, type Store } from '../../../index.js'
+import { memoryStore } from '../../../index.js'
 import { fingerprint } from '../../../plugins/store/idempotency.js'
-import { as, client, reply, collectLogs, startApp, testSeed, until, type Client } from '../../helper.js'
+import { collectLogs, failOnce, holdWrites, join, reply, startApp, testSeed, until } from '../../helper.js'
 import { sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
-
-async function join (t: Test, wsUrl: string, user: string, match: string): Promise<Client> {
-  const c = client(t, wsUrl, `/ws/matches/${match}`, as(user))
-  t.match(await c.next(), { type: 'snapshot' })
-  return c
-}
 
 /** Two instances on one Redis and one store. */
 async function pair (t: Test, redis: string) {
@@ -79,36 +73,23 @@ t.test('across instances', async (t) => {
 
   t.test('a retry on another instance while the first still runs waits for its reply', async (t) => {
     const { store, a, b } = await pair(t, url)
-    let release!: () => void
-    const held = new Promise<void>((resolve) => { release = resolve })
-    const update = store.updateMatch.bind(store)
-    let writes = 0
-    store.updateMatch = async (...args: Parameters<Store['updateMatch']>) => {
-      writes++
-      await held
-      return update(...args)
-    }
+    const { release, writes } = holdWrites(store)
     const onA = await join(t, a.wsUrl, 'u-org', 'm1')
     const onB = await join(t, b.wsUrl, 'u-org', 'm1')
     onA.send({ type: 'match.start', id: 'go' })
-    await until(() => writes === 1)
+    await until(() => writes() === 1)
     const gets = countGets(b.app.matchcast.redis!.client)
     onB.send({ type: 'match.start', id: 'go' })
     await until(() => gets() >= 2, 5000)
     release()
     t.same(await reply(onA, 5000), { type: 'ack', id: 'go' })
     t.same(await reply(onB, 5000), { type: 'ack', id: 'go' })
-    t.equal(writes, 1, 'written once')
+    t.equal(writes(), 1, 'written once')
   })
 
   t.test('a command that failed inside the server is released for a retry elsewhere', async (t) => {
     const { store, a, b } = await pair(t, url)
-    const update = store.updateMatch.bind(store)
-    let failures = 1
-    store.updateMatch = async (...args: Parameters<Store['updateMatch']>) => {
-      if (failures-- > 0) throw new Error('the database is down')
-      return update(...args)
-    }
+    failOnce(store, 'updateMatch')
     const onA = await join(t, a.wsUrl, 'u-org', 'm1')
     const onB = await join(t, b.wsUrl, 'u-org', 'm1')
     onA.send({ type: 'match.start', id: 'go' })

@@ -2,15 +2,9 @@
  * Exactly-once commands on one instance (memory): a command id is an idempotency key per user and
  * match; the same command with the same id is answered with the remembered reply and applied once.
  */
-import t, { type Test } from 'tap'
-import { memoryStore, type Store } from '../../../index.js'
-import { as, client, reply, startApp, testSeed, until, type Client } from '../../helper.js'
-
-async function join (t: Test, wsUrl: string, user: string, match: string): Promise<Client> {
-  const c = client(t, wsUrl, `/ws/matches/${match}`, as(user))
-  t.match(await c.next(), { type: 'snapshot' })
-  return c
-}
+import t from 'tap'
+import { memoryStore } from '../../../index.js'
+import { failOnce, holdWrites, join, reply, startApp, testSeed, until, type Client } from '../../helper.js'
 
 /** The event frames a client received (single or batched). */
 function events (c: Client): Array<{ type: string, seq: number, data: Record<string, unknown> }> {
@@ -86,15 +80,7 @@ t.test('the same id with another command, or from another user, is a new command
 t.test('a retry that arrives while the first is still running waits for its reply', async (t) => {
   const store = memoryStore(testSeed())
   const { app, wsUrl } = await startApp(t, { store })
-  let release!: () => void
-  const held = new Promise<void>((resolve) => { release = resolve })
-  const update = store.updateMatch.bind(store)
-  let writes = 0
-  store.updateMatch = async (...args: Parameters<Store['updateMatch']>) => {
-    writes++
-    await held
-    return update(...args)
-  }
+  const { release, writes } = holdWrites(store)
   const ids = app.matchcast.commandIds
   const run = ids.run.bind(ids)
   let runs = 0
@@ -102,26 +88,21 @@ t.test('a retry that arrives while the first is still running waits for its repl
   const one = await join(t, wsUrl, 'u-b', 'm2')
   const two = await join(t, wsUrl, 'u-b', 'm2')
   one.send({ type: 'match.dispute', id: 'd', reason: 'lag' })
-  await until(() => writes === 1)
+  await until(() => writes() === 1)
   two.send({ type: 'match.dispute', id: 'd', reason: 'lag' })
   await until(() => runs === 2)
   t.same(two.unread, [], 'no reply before the first has one')
   release()
   t.same(await reply(one), { type: 'ack', id: 'd' })
   t.same(await reply(two), { type: 'ack', id: 'd' })
-  t.equal(writes, 1, 'written once')
+  t.equal(writes(), 1, 'written once')
   t.match(await app.matchcast.store.getMatch('m2'), { state: 'disputed', version: 1 })
 })
 
 t.test('a command that failed inside the server (internal) is not remembered: its retry runs', async (t) => {
   const store = memoryStore(testSeed())
   const { app, wsUrl } = await startApp(t, { store })
-  const update = store.updateMatch.bind(store)
-  let failures = 1
-  store.updateMatch = async (...args: Parameters<Store['updateMatch']>) => {
-    if (failures-- > 0) throw new Error('the database is down')
-    return update(...args)
-  }
+  failOnce(store, 'updateMatch')
   const org = await join(t, wsUrl, 'u-org', 'm1')
   org.send({ type: 'match.start', id: 'go' })
   t.same(await reply(org), { type: 'error', id: 'go', code: 'internal', message: 'internal error' })
