@@ -44,7 +44,8 @@ export abstract class Room<Snapshot extends MatchSnapshotFrame | TournamentSnaps
   #socket: WebSocketLike | undefined
   /** Number of the current socket (each connect attempt gets the next). */
   #no = 0
-  #open = false
+  /** The current socket is admitted: the server answered on it. Commands are written only then. */
+  #admitted = false
   /** Reconnect attempts since the room was last live. */
   #attempt = 0
   /** 4001s in a row since the room was last live. */
@@ -92,7 +93,7 @@ export abstract class Room<Snapshot extends MatchSnapshotFrame | TournamentSnaps
   protected sendCommand (command: Command): Promise<void> {
     if (this.#stopped) return Promise.reject(new MatchcastError('closed', 'the room is closed'))
     const { id, frame, reply } = this.#commands.add(command)
-    if (this.#open) {
+    if (this.#admitted) {
       this.#socket!.send(frame)
       this.#commands.sent(id, this.#no, Date.now())
     }
@@ -112,7 +113,7 @@ export abstract class Room<Snapshot extends MatchSnapshotFrame | TournamentSnaps
   }
 
   async #connect (): Promise<void> {
-    const no = ++this.#no
+    this.#no++
     let token: string | undefined
     try {
       token = await this.#options.token()
@@ -128,7 +129,7 @@ export abstract class Room<Snapshot extends MatchSnapshotFrame | TournamentSnaps
       return this.#react(4001, 'the token is not a valid subprotocol entry')
     }
     this.#socket = socket
-    socket.onopen = () => this.#opened(no)
+    socket.onopen = () => this.#opened()
     socket.onmessage = (event: { data: unknown }) => this.#message(event.data)
     // An abandoned socket has no handlers left: whatever these hear is the current socket's.
     socket.onclose = (event: { code: number, reason: string }) => {
@@ -138,12 +139,19 @@ export abstract class Room<Snapshot extends MatchSnapshotFrame | TournamentSnaps
     socket.onerror = ignore
   }
 
-  #opened (no: number): void {
-    this.#open = true
-    // The first reply (the snapshot, a replayed event or this pong) tells the room it was admitted.
+  #opened (): void {
+    // The first frame back (the snapshot, a replayed event or this pong) says the socket was admitted.
     this.#ping()
-    for (const frame of this.#commands.resend(no, Date.now())) this.#socket!.send(frame)
     if (this.#options.pingIntervalMs > 0) this.#pingTimer = setInterval(() => this.#ping(), this.#options.pingIntervalMs)
+  }
+
+  /**
+   * The server answered on the current socket: it is live. Commands go out only now, the ones whose
+   * reply was lost first: the server bounds what a socket may send before it is admitted.
+   */
+  #admit (): void {
+    this.#admitted = true
+    for (const frame of this.#commands.resend(this.#no, Date.now())) this.#socket!.send(frame)
   }
 
   #ping (): void {
@@ -179,20 +187,22 @@ export abstract class Room<Snapshot extends MatchSnapshotFrame | TournamentSnaps
           // A gap: resume from the last applied seq.
           if (placement === 'gap') return this.#drop('gap')
           if (placement === 'next') this.#emit('event', event)
+          // A listener may close the room: nothing more is heard then.
+          if (this.#stopped) return
         }
     }
-    if (this.#status !== 'live') {
-      this.#attempt = 0
-      this.#unauthorized = 0
-      this.#emit('status', 'live')
-    }
+    if (this.#stopped || this.#admitted) return
+    this.#attempt = 0
+    this.#unauthorized = 0
+    this.#admit()
+    this.#emit('status', 'live')
   }
 
   /** Leaves the current socket: no more of its events are heard; closes it when `code` is given. */
   #abandon (code?: number, reason?: string): void {
     const socket = this.#socket
     this.#socket = undefined
-    this.#open = false
+    this.#admitted = false
     clearInterval(this.#pingTimer)
     clearTimeout(this.#pongTimer)
     this.#pingTimer = this.#pongTimer = undefined

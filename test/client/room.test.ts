@@ -212,3 +212,33 @@ t.test('a listener that throws does not stop the others, and its error is report
   room.close()
   t.same(heard, ['connecting', 'live'], 'off() stops listening')
 })
+
+t.test('a listener may close the room: nothing more is emitted, nothing breaks', async (t) => {
+  const { wsUrl } = await startApp(t, { batching: { windowMs: 100 } })
+  const c = sdk(t, wsUrl, 'u-fan')
+  const onSnapshot = c.match('m2')
+  const heard: string[] = []
+  onSnapshot.on('status', (s) => heard.push(s))
+  onSnapshot.on('snapshot', () => onSnapshot.close())
+  await until(() => onSnapshot.status === 'closed')
+  t.same(heard, ['connecting', 'closed'], 'never live')
+
+  const room = c.match('m2')
+  const log = watch<MatchSnapshotFrame>(room)
+  await log.status('live')
+  const events: number[] = []
+  room.on('event', (e) => {
+    events.push(e.seq)
+    room.close()
+  })
+  const player = client(t, wsUrl, '/ws/matches/m2', as('u-b'))
+  await player.next()
+  // Two reports in one window arrive as one batch: the room is closed after the first.
+  player.send({ type: 'result.report', id: 1, scores: { 'u-b': 1 } })
+  player.send({ type: 'result.report', id: 2, scores: { 'u-b': 2 } })
+  await reply(player)
+  await reply(player)
+  await until(() => room.status === 'closed')
+  t.same(events, [1])
+  t.equal(room.position!.seq, 1)
+})
