@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { demoBoard } from './demo/board.js'
 import matchcast, { memoryStore, postgresStore, type MatchcastOptions, type Seed } from './index.js'
 
 export const DEV_SECRET = 'matchcast-dev-secret-change-me'
@@ -17,6 +18,11 @@ export interface DemoConfig {
   devSecret: boolean
   /** The demo seed is in use (tokens are printed for its users). */
   demoSeed: boolean
+  /**
+   * The board's sign-in route (`POST /demo/token`) mints tokens for the seed's members
+   * (`MATCHCAST_DEMO_SIGN_IN`). @default true with the dev secret (anyone can mint those anyway), false with your own
+   */
+  signIn: boolean
   seed: Seed
   /** PostgreSQL (`DATABASE_URL`), seeded with `seed` (existing rows kept); unset = the memory store. */
   databaseUrl?: string
@@ -125,6 +131,7 @@ export function loadConfig (env: Env): DemoConfig {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error('DATABASE_URL: expected a postgres:// or postgresql:// URL')
   return {
     ...(databaseUrl !== undefined && { databaseUrl }),
+    signIn: boolean(env, 'MATCHCAST_DEMO_SIGN_IN') ?? secret === undefined,
     ...(read(env, 'MATCHCAST_DATABASE_SCHEMA') !== undefined && { databaseSchema: read(env, 'MATCHCAST_DATABASE_SCHEMA') }),
     port,
     host: read(env, 'HOST') ?? '127.0.0.1',
@@ -161,6 +168,7 @@ export async function createServer (config: DemoConfig): Promise<FastifyInstance
       })
     app.addHook('onClose', () => store.close())
     await app.register(matchcast, { ...config.options, store })
+    await app.register(demoBoard, { seed: config.seed, signIn: config.signIn })
     await app.ready()
   } catch (err) {
     await app.close()
@@ -176,6 +184,7 @@ export async function main (env: Env, print: (line: string) => void): Promise<Fa
   const app = await createServer(config)
   const address = await app.listen({ port: config.port, host: config.host })
   print(`matchcast demo listening on ${address}`)
+  print(`  live match board: ${address}/${config.signIn ? ' (sign in as any member of the seed)' : ' (sign-in off: MATCHCAST_DEMO_SIGN_IN=true turns it on)'}`)
   print(`  rooms: ${address.replace(/^http/, 'ws')}/ws/matches/:matchId and /ws/tournaments/:tournamentId`)
   if (config.devSecret) print(`  JWT secret (dev default, set MATCHCAST_JWT_SECRET): ${DEV_SECRET}`)
   if (config.demoSeed) {

@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'matchcast-server-'))
 
 t.test('defaults: port 3000 on 127.0.0.1, dev secret, demo seed', async (t) => {
   const config = loadConfig({})
-  t.match(config, { port: 3000, host: '127.0.0.1', devSecret: true, demoSeed: true, logLevel: 'info', options: { auth: { secret: DEV_SECRET } } })
+  t.match(config, { port: 3000, host: '127.0.0.1', devSecret: true, demoSeed: true, signIn: true, logLevel: 'info', options: { auth: { secret: DEV_SECRET } } })
   t.equal(config.seed.tournaments[0]!.name, 'Spring Cup')
 })
 
@@ -23,6 +23,7 @@ t.test('every variable maps onto its option', async (t) => {
     PORT: '0',
     HOST: '::1',
     MATCHCAST_JWT_SECRET: 's3cret',
+    MATCHCAST_DEMO_SIGN_IN: 'true',
     MATCHCAST_JWT_REQUIRE_EXP: 'false',
     MATCHCAST_JWT_CLOCK_TOLERANCE_MS: '2000',
     MATCHCAST_SEED: seedPath,
@@ -61,6 +62,7 @@ t.test('every variable maps onto its option', async (t) => {
     host: '::1',
     devSecret: false,
     demoSeed: false,
+    signIn: true,
     logLevel: 'warn',
     seed: { tournaments: [{ id: 'x' }] },
     options: {
@@ -102,6 +104,7 @@ t.test('a bad value stops the start with a message naming the variable', async (
     [{ MATCHCAST_CLOSE_GRACE_MS: 'x' }, /^MATCHCAST_CLOSE_GRACE_MS: expected an integer/],
     [{ MATCHCAST_DOCS: 'yes' }, /^MATCHCAST_DOCS: expected true or false/],
     [{ MATCHCAST_JWT_REQUIRE_EXP: 'no' }, /^MATCHCAST_JWT_REQUIRE_EXP: expected true or false/],
+    [{ MATCHCAST_DEMO_SIGN_IN: 'maybe' }, /^MATCHCAST_DEMO_SIGN_IN: expected true or false/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: join(dir, 'nokey.pem') }, /^MATCHCAST_CERTIFICATE_KEY_FILE: cannot read/]
   ]
   for (const [env, message] of bad) t.throws(() => loadConfig(env), { message })
@@ -152,6 +155,22 @@ t.test('main with a configured secret and seed prints neither the secret nor tok
   const lines: string[] = []
   const app = await main({ PORT: '0', MATCHCAST_LOG_LEVEL: 'silent', MATCHCAST_JWT_SECRET: 'a-real-secret', MATCHCAST_SEED: seedPath }, (line) => lines.push(line))
   t.teardown(() => app.close())
-  t.equal(lines.length, 2)
+  t.equal(lines.length, 3)
   t.notOk(lines.join('\n').includes('a-real-secret'))
+  t.match(lines[1], /live match board: http:\/\/127\.0\.0\.1:\d+\/ \(sign-in off: MATCHCAST_DEMO_SIGN_IN=true turns it on\)/)
+  const url = /listening on (http:\/\/\S+)/.exec(lines[0]!)![1]!
+  t.equal((await fetch(`${url}/`)).status, 200, 'the board is served')
+  t.equal((await fetch(`${url}/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"u-a"}' })).status, 404,
+    'but with your own secret it mints no token')
+})
+
+t.test('main: the board is at / and its sign-in mints tokens for the demo seed\'s members', async (t) => {
+  const lines: string[] = []
+  const app = await main({ PORT: '0', MATCHCAST_LOG_LEVEL: 'silent' }, (line) => lines.push(line))
+  t.teardown(() => app.close())
+  const url = /listening on (http:\/\/\S+)/.exec(lines[0]!)![1]!
+  t.equal(lines[1], `  live match board: ${url}/ (sign in as any member of the seed)`)
+  t.match(await (await fetch(`${url}/`)).text(), /<title>matchcast · live board<\/title>/)
+  const res = await fetch(`${url}/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"u-org"}' })
+  t.equal(app.jwt.decode<{ sub: string }>((await res.json() as { token: string }).token)!.sub, 'u-org')
 })

@@ -166,9 +166,9 @@ function openMatch (c: ReturnType<typeof connect>, s: Session, matchId: string):
       byId('actions-title').textContent = role === 'organizer' ? 'Organizer actions' : role === 'participant' ? 'Your actions' : 'Actions'
       fill(forms, ...actions.length > 0
         ? actionForms(actions, match, names, send, step)
-        : [h('p', { class: 'watching' }, role === 'spectator' || !match.participants.includes(s.userId)
-            ? 'You are watching this match.'
-            : `No actions while the match is ${STATE_LABELS[match.state].toLowerCase()}.`)])
+        : [h('p', { class: 'watching' }, role === 'organizer' || (role === 'participant' && match.participants.includes(s.userId))
+            ? `No actions while the match is ${STATE_LABELS[match.state].toLowerCase()}.`
+            : 'You are watching this match.')])
       if (hadFocus) (firstFocusable(forms) ?? byId('actions-title')).focus()
     }
     for (const el of forms.querySelectorAll<HTMLElement>('[data-live-score]')) {

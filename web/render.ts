@@ -29,8 +29,14 @@ function stateBadge (match: Match): HTMLElement {
   return h('span', { class: 'state', 'data-state': match.state }, STATE_LABELS[match.state])
 }
 
+/** The winner to crown: only a final match has one (a disputed one keeps its winner id until it is finalized again). */
+function crowned (match: Match, participant: string): boolean {
+  return match.state === 'completed' && match.winnerId === participant
+}
+
 function footer (match: Match): string {
-  if (match.completedAt !== undefined) return `Final at ${clock(match.completedAt)}`
+  if (match.state === 'disputed') return 'Result disputed'
+  if (match.state === 'completed' && match.completedAt !== undefined) return `Final at ${clock(match.completedAt)}`
   if (match.startedAt !== undefined) return `Started ${clock(match.startedAt)}`
   return 'Not started'
 }
@@ -39,21 +45,21 @@ function footer (match: Match): string {
 export function matchCard (match: Match, names: Names): HTMLElement {
   const label = `${matchTitle(match, names)}, ${STATE_LABELS[match.state]}, ` +
     match.participants.map((p) => `${names(p)} ${scoreOf(match.scores, p)}`).join(', ') +
-    (match.winnerId !== null ? `, winner ${names(match.winnerId)}` : '')
+    (match.state === 'completed' && match.winnerId !== null ? `, winner ${names(match.winnerId)}` : '')
   return h('li', {},
     h('a', { class: 'card', href: `#/matches/${encodeURIComponent(match.id)}`, 'data-match': match.id, 'data-state': match.state, 'aria-label': label },
       h('div', { class: 'card-head' }, h('span', {}, `Match ${match.id}`), stateBadge(match)),
-      ...match.participants.map((p) => h('div', { class: `line${match.winnerId === p ? ' won' : ''}`, 'data-player': p },
+      ...match.participants.map((p) => h('div', { class: `line${crowned(match, p) ? ' won' : ''}`, 'data-player': p },
         h('span', { class: 'name' }, names(p)), h('span', { class: 'pts' }, scoreOf(match.scores, p)))),
       h('div', { class: 'card-foot' }, h('span', {}, footer(match)), match.prize !== undefined && h('span', {}, `Prize ${formatPrize(match.prize)}`))))
 }
 
 /** The big score line of one match: each side's name, score and the winner mark. */
 export function versus (match: Match, names: Names): Node[] {
-  const side = (p: string): HTMLElement => h('div', { class: `side${match.winnerId === p ? ' won' : ''}`, 'data-player': p },
+  const side = (p: string): HTMLElement => h('div', { class: `side${crowned(match, p) ? ' won' : ''}`, 'data-player': p },
     h('span', { class: 'name' }, names(p)),
     h('span', { class: 'pts', 'aria-label': `${names(p)}: ${scoreOf(match.scores, p)}` }, scoreOf(match.scores, p)),
-    h('span', { class: 'tag' }, match.winnerId === p ? 'WINNER' : ''))
+    h('span', { class: 'tag' }, crowned(match, p) ? 'WINNER' : ''))
   const sides = match.participants.map(side)
   return sides.length === 2 ? [sides[0]!, h('span', { class: 'dash', 'aria-hidden': 'true' }, '–'), sides[1]!] : sides
 }
@@ -89,10 +95,12 @@ function actionForm (type: ActionType, send: Send, command: (form: HTMLFormEleme
   form.addEventListener('input', () => { form.dataset.dirty = 'true' })
   form.addEventListener('submit', (event) => {
     event.preventDefault()
-    submit.disabled = true
+    // Busy, not disabled: a disabled button would drop the keyboard focus.
+    if (submit.getAttribute('aria-disabled') === 'true') return
+    submit.setAttribute('aria-disabled', 'true')
     send(command(form)).then((applied) => {
       if (applied) delete form.dataset.dirty
-      submit.disabled = false
+      submit.removeAttribute('aria-disabled')
     })
   })
   return form
