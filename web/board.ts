@@ -5,11 +5,10 @@
  */
 import { connect, type MatchcastError } from '../client/index.js'
 import type { BoardConfig, DemoUser, TokenResponse } from '../demo/board-config.js'
-import type { MatchCommand } from '../schemas/commands.js'
 import type { Match, Role } from '../schemas/common.js'
 import type { MatchEvent } from '../schemas/events.js'
 import { byId, fill, firstFocusable, h } from './dom.js'
-import { ACTIONS, STATE_LABELS, availableActions, describeEvent, matchTitle, scoreOf, stateCounts, type Names } from './model.js'
+import { ACTIONS, STATE_LABELS, availableActions, describeEvent, matchTitle, scoreOf, stateCounts, type Action, type Names } from './model.js'
 import { actionForms, logLine, matchCard, matchMeta, roleBadge, userChoices, versus } from './render.js'
 import { ERROR_TEXT, StatusLight } from './status.js'
 
@@ -88,7 +87,7 @@ function renderSignIn (): void {
 
 function openBoard (c: ReturnType<typeof connect>, s: Session): () => void {
   const room = c.tournament(s.tournamentId)
-  const matches = (): Match[] => Object.values(room.state ?? {}) as Match[]
+  const matches = (): readonly Match[] => room.state
   const render = (): void => {
     const list = matches()
     byId('counts').textContent = stateCounts(list)
@@ -120,7 +119,7 @@ function openMatch (c: ReturnType<typeof connect>, s: Session, matchId: string):
   let draft: Record<string, number> | undefined
   let inflight = 0
 
-  const send = async (command: MatchCommand): Promise<boolean> => {
+  const send = async (command: Action): Promise<boolean> => {
     const feedback = byId('feedback')
     try {
       await room.send(command)

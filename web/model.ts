@@ -3,11 +3,13 @@
  * a user has on a match, and the words and numbers of cards, scoreboards and the event log. The
  * page renders these; the Node tests check them against the protocol tables.
  */
-import type { MatchCommand } from '../schemas/commands.js'
+import type { Command } from '../client/index.js'
 import type { Match, MatchState, Prize, Role } from '../schemas/common.js'
 import type { MatchEvent } from '../schemas/events.js'
 
-export type ActionType = MatchCommand['type']
+/** A command of the board's actions, as the SDK sends it (it assigns the id). */
+export type Action = Exclude<Command, { type: 'ping' }>
+export type ActionType = Action['type']
 /** Who may send an action: an organizer, or a participant of this very match ("player"). */
 export type Actor = 'organizer' | 'player'
 

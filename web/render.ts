@@ -4,10 +4,9 @@
  * talks to the server.
  */
 import type { DemoUser } from '../demo/board-config.js'
-import type { MatchCommand } from '../schemas/commands.js'
 import type { Match, Tournament } from '../schemas/common.js'
 import { h } from './dom.js'
-import { ACTIONS, ROLE_HINTS, STATE_LABELS, clock, formatPrize, matchTitle, scoreOf, type ActionType, type Names } from './model.js'
+import { ACTIONS, ROLE_HINTS, STATE_LABELS, clock, formatPrize, matchTitle, scoreOf, type Action, type ActionType, type Names } from './model.js'
 
 export function roleBadge (role: string): HTMLElement {
   return h('span', { class: 'role', 'data-role': role }, role)
@@ -69,7 +68,7 @@ export function matchMeta (match: Match): string {
 }
 
 /** Sends a command; resolves once the server answered: `true` when it applied it (the form is disabled meanwhile). */
-export type Send = (command: MatchCommand) => Promise<boolean>
+export type Send = (command: Action) => Promise<boolean>
 
 function reasonField (id: string, label: string): HTMLElement {
   return h('div', { class: 'field grow' }, h('label', { for: id }, label),
@@ -87,7 +86,7 @@ function readScores (form: HTMLFormElement): Record<string, number> {
 }
 
 /** A `<form>` holding one action: submitting it sends `command(form)`, with the form disabled until the reply. */
-function actionForm (type: ActionType, send: Send, command: (form: HTMLFormElement) => MatchCommand, ...fields: Node[]): HTMLFormElement {
+function actionForm (type: ActionType, send: Send, command: (form: HTMLFormElement) => Action, ...fields: Node[]): HTMLFormElement {
   const form = h('form', { class: 'action-form', 'data-action': type })
   const submit = h('button', { type: 'submit', class: type === 'match.cancel' || type === 'match.dispute' ? 'danger' : type === 'match.finalize' ? 'go' : '' }, ACTIONS[type].label)
   form.append(h('fieldset', { class: 'action' }, h('legend', {}, ACTIONS[type].label), ...fields, submit))

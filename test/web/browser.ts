@@ -74,7 +74,7 @@ export async function signIn (page: Page, url: string, userId: string): Promise<
 /** Opens a match from the board and waits for its scoreboard. */
 export async function openMatch (page: Page, matchId: string): Promise<void> {
   await page.click(`a.card[data-match="${matchId}"]`)
-  await page.waitForSelector(`#match:not([hidden]) #match-state[data-state]`)
+  await page.waitForSelector('#match:not([hidden]) #match-state[data-state]')
 }
 
 /** What the match view shows: state, each side's score, the winner mark, the connection light. */
