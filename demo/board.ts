@@ -4,7 +4,7 @@
  * routes. The matchcast plugins never mint tokens; only this demo does, for its seed's members.
  */
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -75,6 +75,16 @@ export async function boardScript (dir: string): Promise<string> {
   })
   if (result.warnings.length > 0) throw new Error(`web/board.ts: ${result.warnings.map((w) => w.text).join('; ')}`)
   return result.outputFiles[0]!.text
+}
+
+/** Writes the page (`index.html`, `board.css`, the bundled `board.js`) from `from` to `outDir`: what `npm run build` ships. */
+export async function writeBoard (outDir: string, from: string = WEB_DIR): Promise<void> {
+  await mkdir(outDir, { recursive: true })
+  await Promise.all([
+    copyFile(join(from, 'index.html'), join(outDir, 'index.html')),
+    copyFile(join(from, 'board.css'), join(outDir, 'board.css')),
+    boardScript(from).then((js) => writeFile(join(outDir, 'board.js'), js))
+  ])
 }
 
 /** The page may load only its own script and style and talk only to its own origin. */

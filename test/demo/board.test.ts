@@ -1,9 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import t from 'tap'
-import { demoBoard, demoUsers, boardScript, WEB_DIR, type BoardOptions } from '../../demo/board.js'
+import { demoBoard, demoUsers, boardScript, writeBoard, WEB_DIR, type BoardOptions } from '../../demo/board.js'
 import matchcast, { memoryStore, type MatchcastOptions, type Seed } from '../../index.js'
 import { Client, SECRET, testSeed, type TapLike } from '../helper.js'
 
@@ -121,13 +121,14 @@ t.test('sign-in off: no token route, and the page is told', async (t) => {
   t.notMatch(res.body, /token"/)
 })
 
-t.test('a folder with a prebuilt board.js serves it as it is', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'matchcast-board-'))
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>x</title>')
-  writeFileSync(join(dir, 'board.css'), 'body{}')
+t.test('a folder with a prebuilt board.js (what the build writes) serves it as it is', async (t) => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'matchcast-board-')), 'web')
+  await writeBoard(dir)
+  t.same(readdirSync(dir).sort(), ['board.css', 'board.js', 'index.html'])
   writeFileSync(join(dir, 'board.js'), 'console.log("prebuilt")')
   const { app } = await boardApp(t, { dir })
   t.equal((await app.inject({ url: '/board.js' })).body, 'console.log("prebuilt")')
+  t.match((await app.inject({ url: '/' })).body, /<title>matchcast · live board<\/title>/)
 })
 
 t.test('a board script that bundles with warnings is refused', async (t) => {
