@@ -8,7 +8,7 @@ import type { BoardConfig, DemoUser, TokenResponse } from '../demo/board-config.
 import type { Match, Role } from '../schemas/common.js'
 import type { MatchEvent } from '../schemas/events.js'
 import { byId, fill, firstFocusable, h } from './dom.js'
-import { ACTIONS, STATE_LABELS, availableActions, describeEvent, matchTitle, scoreOf, stateCounts, type Action, type Names } from './model.js'
+import { ACTIONS, STATE_LABELS, ScoreDraft, availableActions, describeEvent, matchTitle, scoreOf, stateCounts, type Action, type Names } from './model.js'
 import { actionForms, logLine, matchCard, matchMeta, roleBadge, userChoices, versus } from './render.js'
 import { ERROR_TEXT, StatusLight } from './status.js'
 
@@ -115,9 +115,7 @@ function openMatch (c: ReturnType<typeof connect>, s: Session, matchId: string):
   const room = c.match(matchId)
   let role: Role = 'spectator'
   let shape = ''
-  // The organizer's live score: clicks add up on what was last sent until the server has answered all of them.
-  let draft: Record<string, number> | undefined
-  let inflight = 0
+  const draft = new ScoreDraft()
 
   const send = async (command: Action): Promise<boolean> => {
     const feedback = byId('feedback')
@@ -135,12 +133,11 @@ function openMatch (c: ReturnType<typeof connect>, s: Session, matchId: string):
   const step = (participant: string, by: number): void => {
     const match = room.state
     if (match === undefined) return
-    const base = draft ?? match.scores
-    draft = Object.fromEntries(match.participants.map((p) => [p, Math.max(0, scoreOf(base, p) + (p === participant ? by : 0))]))
-    inflight++
+    const scores = draft.step(match.participants, match.scores, participant, by)
     render()
-    send({ type: 'score.update', scores: draft }).finally(() => {
-      if (--inflight === 0) draft = undefined
+    send({ type: 'score.update', scores }).then((applied) => {
+      // A refused score is not coming back as an event: show the room's again.
+      if (!applied) draft.reset()
       render()
     })
   }
@@ -171,7 +168,7 @@ function openMatch (c: ReturnType<typeof connect>, s: Session, matchId: string):
       if (hadFocus) (firstFocusable(forms) ?? byId('actions-title')).focus()
     }
     for (const el of forms.querySelectorAll<HTMLElement>('[data-live-score]')) {
-      el.textContent = String(scoreOf(draft ?? match.scores, el.dataset.liveScore!))
+      el.textContent = String(scoreOf(draft.shown(match.scores), el.dataset.liveScore!))
     }
     for (const form of forms.querySelectorAll<HTMLFormElement>('form:not([data-dirty])')) {
       for (const input of form.querySelectorAll<HTMLInputElement>('input[data-score]')) input.value = String(scoreOf(match.scores, input.dataset.score!))
@@ -185,13 +182,17 @@ function openMatch (c: ReturnType<typeof connect>, s: Session, matchId: string):
   let first = true
   room.on('snapshot', (snapshot) => {
     role = snapshot.role
+    draft.reset()
     if (snapshot.resync === true) status.resynced()
     render()
     if (first && room.state !== undefined) log('connection', new Date().toISOString(), '', `Opened match ${matchId}: ${matchTitle(room.state, names)}, ${STATE_LABELS[room.state.state].toLowerCase()}`)
     first = false
   })
   room.on('event', (event) => {
-    logEvent(event, room.state)
+    const match = room.state!
+    if (event.type === 'score_updated') draft.seen(match.participants, event.data.scores)
+    else if (match.state !== 'live') draft.reset()
+    logEvent(event, match)
     render()
   })
   room.on('error', (err) => status.failed(err))

@@ -105,3 +105,48 @@ export function stateCounts (matches: readonly Pick<Match, 'state'>[]): string {
     .map(([state, n]) => `${n} ${state === 'completed' ? 'final' : state}`)
     .join(' · ')
 }
+
+/**
+ * An organizer's live score while clicking −1/+1: each click counts from the last score this
+ * window sent until the room shows it, because the ack and the event of a command travel apart
+ * (and a batch window keeps only the latest score), so the room's state may still be behind when
+ * the next click comes.
+ */
+export class ScoreDraft {
+  /** Keys of the scores sent since the room last caught up, oldest first. */
+  #sent: string[] = []
+  #scores: Match['scores'] | undefined
+
+  /** The scores after moving `participant` by `by` (never below 0), counted from the last sent, else from `current`. */
+  step (participants: readonly string[], current: Match['scores'], participant: string, by: number): Match['scores'] {
+    const base = this.#scores ?? current
+    const next = Object.fromEntries(participants.map((p) => [p, Math.max(0, scoreOf(base, p) + (p === participant ? by : 0))]))
+    this.#scores = next
+    this.#sent.push(key(participants, next))
+    return next
+  }
+
+  /** What to show: the last sent until the room caught up, else the room's. */
+  shown (current: Match['scores']): Match['scores'] {
+    return this.#scores ?? current
+  }
+
+  /**
+   * A `score_updated` arrived. The room caught up when it carries the last score sent, or a score
+   * this window never sent (another organizer's, newer): either way the room's state leads again.
+   */
+  seen (participants: readonly string[], scores: Match['scores']): void {
+    const seen = key(participants, scores)
+    if (seen === this.#sent.at(-1) || !this.#sent.includes(seen)) this.reset()
+  }
+
+  /** The room's state was replaced (a snapshot) or the match left live: forget the draft. */
+  reset (): void {
+    this.#sent = []
+    this.#scores = undefined
+  }
+}
+
+function key (participants: readonly string[], scores: Match['scores']): string {
+  return participants.map((p) => scoreOf(scores, p)).join(',')
+}

@@ -101,6 +101,13 @@ export async function shows (page: Page, expected: { state?: string, scores?: Re
   }, expected)
 }
 
+/** Clicks an action and waits until the page reports the server's answer (`expected`) in its feedback line. */
+export async function act (page: Page, selector: string, expected: string): Promise<void> {
+  await page.evaluate(() => { document.getElementById('feedback')!.textContent = '' })
+  await page.click(selector)
+  await page.waitForFunction((text) => document.getElementById('feedback')!.textContent === text, expected)
+}
+
 /** Presses Tab until the focused element matches `selector` (at most `max` presses); fails otherwise. */
 export async function tabTo (page: Page, selector: string, max = 40): Promise<void> {
   for (let i = 0; i < max; i++) {

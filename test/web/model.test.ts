@@ -2,7 +2,7 @@ import t from 'tap'
 import { COMMANDS, COMMAND_TYPES } from '../../schemas/commands.js'
 import type { Match } from '../../schemas/common.js'
 import type { MatchEvent } from '../../schemas/events.js'
-import { ACTIONS, availableActions, clock, describeEvent, formatPrize, matchTitle, scoreLine, scoreOf, stateCounts, type Names } from '../../web/model.js'
+import { ACTIONS, ScoreDraft, availableActions, clock, describeEvent, formatPrize, matchTitle, scoreLine, scoreOf, stateCounts, type Names } from '../../web/model.js'
 
 const names: Names = (id) => ({ 'u-a': 'Алиса', 'u-b': 'Bob' } as Record<string, string>)[id] ?? id
 
@@ -56,4 +56,25 @@ t.test('every event has a readable log line', async (t) => {
   ]
   for (const [event, tag, text] of lines) t.same(describeEvent(event, m, names), { tag, text }, event.type)
   t.same(describeEvent(lines[0]![0], undefined, names), { tag: 'Started', text: 'm1 is live' }, 'a match not known yet is named by id')
+})
+
+t.test('a score draft counts each click from the last score sent until the room shows it', async (t) => {
+  const players = ['u-a', 'u-b']
+  const draft = new ScoreDraft()
+  const room = { 'u-a': 0, 'u-b': 0 }
+  t.same(draft.shown(room), room, 'nothing sent: the room\'s score')
+  t.same(draft.step(players, room, 'u-a', 1), { 'u-a': 1, 'u-b': 0 })
+  t.same(draft.step(players, room, 'u-a', 1), { 'u-a': 2, 'u-b': 0 }, 'the room still says 0–0: counted from the last sent')
+  t.same(draft.step(players, room, 'u-b', -1), { 'u-a': 2, 'u-b': 0 }, 'never below 0')
+  t.same(draft.step(players, room, 'u-b', 1), { 'u-a': 2, 'u-b': 1 })
+  draft.seen(players, { 'u-a': 1, 'u-b': 0 })
+  t.same(draft.shown({ 'u-a': 1, 'u-b': 0 }), { 'u-a': 2, 'u-b': 1 }, 'an older score of ours: still behind')
+  draft.seen(players, { 'u-a': 2, 'u-b': 1 })
+  t.same(draft.shown({ 'u-a': 2, 'u-b': 1 }), { 'u-a': 2, 'u-b': 1 }, 'caught up: the room leads again')
+  t.same(draft.step(players, { 'u-a': 2, 'u-b': 1 }, 'u-a', 1), { 'u-a': 3, 'u-b': 1 })
+  draft.seen(players, { 'u-a': 7, 'u-b': 7 })
+  t.same(draft.shown({ 'u-a': 7, 'u-b': 7 }), { 'u-a': 7, 'u-b': 7 }, 'a score we never sent (another organizer\'s): the room leads')
+  draft.step(players, room, 'u-a', 1)
+  draft.reset()
+  t.same(draft.shown(room), room, 'reset: the room leads')
 })
