@@ -4,18 +4,13 @@
  * travel apart, and the batch window holds events back). Quick clicks ended at 1–1, not 3–2.
  */
 import t from 'tap'
-import { act, demoServer, launch, openMatch, openWindow, shows, signIn } from '../web/browser.js'
+import { act, demoServer, launch, organizerAndSpectator, shows } from '../web/browser.js'
 
 t.test('every click of a quick run counts, on the clicking page, another page and the server', async (t) => {
   const browser = await launch(t)
   // A batch window long enough that each click's ack surely comes back before its event.
   const server = await demoServer(t, { MATCHCAST_BATCH_WINDOW_MS: '400' })
-  const org = (await openWindow(t, browser)).page
-  const fan = (await openWindow(t, browser)).page
-  await signIn(org, server.url, 'u-org')
-  await signIn(fan, server.url, 'u-fan')
-  await openMatch(org, 'm1')
-  await openMatch(fan, 'm1')
+  const { org, fan } = await organizerAndSpectator(t, browser, server, 'm1')
   await org.click('form[data-action="match.start"] button[type="submit"]')
   await shows(org, { state: 'live' })
 

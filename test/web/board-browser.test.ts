@@ -4,20 +4,14 @@
  * actions work from the keyboard alone.
  */
 import t from 'tap'
-import { demoServer, launch, openMatch, openWindow, scoreboard, screenshot, shows, signIn, tabTo } from './browser.js'
+import { demoServer, launch, openMatch, openWindow, organizerAndSpectator, scoreboard, screenshot, shows, signIn, tabTo } from './browser.js'
 
 const browser = await launch(t)
 const server = await demoServer(t)
 
 t.test('the organizer starts, scores and finalizes through the page; the spectator\'s page shows each change', async (t) => {
-  const org = (await openWindow(t, browser)).page
-  const fan = (await openWindow(t, browser)).page
-  await signIn(org, server.url, 'u-org')
-  await signIn(fan, server.url, 'u-fan')
-  await screenshot(fan, 'board-spectator-before')
-  await openMatch(org, 'm1')
-  await openMatch(fan, 'm1')
-  await shows(fan, { state: 'scheduled', scores: { 'u-a': 0, 'u-b': 0 }, status: 'live' })
+  const { org, fan } = await organizerAndSpectator(t, browser, server, 'm1')
+  await shows(fan, { state: 'scheduled', scores: { 'u-a': 0, 'u-b': 0 } })
   t.equal(await fan.locator('#action-forms button, #action-forms input').count(), 0, 'a spectator has no controls')
   t.match(await fan.textContent('#action-forms'), /You are watching this match/)
 
@@ -57,12 +51,7 @@ t.test('the organizer starts, scores and finalizes through the page; the spectat
 })
 
 t.test('the spectator\'s connection is cut: the page shows reconnecting, then live again with the right score', async (t) => {
-  const org = (await openWindow(t, browser)).page
-  const { context, page: fan } = await openWindow(t, browser)
-  await signIn(org, server.url, 'u-org')
-  await signIn(fan, server.url, 'u-fan')
-  await openMatch(org, 'm2')
-  await openMatch(fan, 'm2')
+  const { org, fan, fanContext: context } = await organizerAndSpectator(t, browser, server, 'm2')
   await org.click('form[data-action="match.start"] button[type="submit"]')
   await org.click('button[data-step="u-b:1"]')
   await shows(fan, { state: 'live', scores: { 'u-b': 1, 'u-c': 0 }, status: 'live' })

@@ -77,6 +77,19 @@ export async function openMatch (page: Page, matchId: string): Promise<void> {
   await page.waitForSelector('#match:not([hidden]) #match-state[data-state]')
 }
 
+/** An organizer's window and a spectator's window, signed in and both on match `matchId`, the spectator's live. */
+export async function organizerAndSpectator (t: TapLike & { fail (message: string): void }, browser: Browser, server: DemoServer, matchId: string):
+Promise<{ org: Page, fan: Page, fanContext: BrowserContext }> {
+  const org = (await openWindow(t, browser)).page
+  const { context: fanContext, page: fan } = await openWindow(t, browser)
+  await signIn(org, server.url, 'u-org')
+  await signIn(fan, server.url, 'u-fan')
+  await openMatch(org, matchId)
+  await openMatch(fan, matchId)
+  await shows(fan, { status: 'live' })
+  return { org, fan, fanContext }
+}
+
 /** What the match view shows: state, each side's score, the winner mark, the connection light. */
 export async function scoreboard (page: Page): Promise<{ state: string, scores: Record<string, string>, winner: string | null, status: string }> {
   return await page.evaluate(() => ({
