@@ -27,10 +27,15 @@ let session = readSession()
 let client: ReturnType<typeof connect> | undefined
 let view: { key: string, close: () => void } | undefined
 
+/** This tab's sign-in, if it names a user and tournament the seed still has. */
 function readSession (): Session | undefined {
-  const raw = sessionStorage.getItem(SESSION_KEY)
-  const parsed = raw === null ? undefined : JSON.parse(raw) as Session
-  return parsed !== undefined && users.has(parsed.userId) ? parsed : undefined
+  try {
+    const parsed = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as Session | null
+    const user = parsed === null ? undefined : users.get(parsed.userId)
+    return user?.memberships.some((m) => m.tournamentId === parsed!.tournamentId) === true ? parsed! : undefined
+  } catch {
+    return undefined
+  }
 }
 
 async function token (userId: string): Promise<string> {
