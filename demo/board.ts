@@ -56,14 +56,28 @@ export function demoUsers (seed: Seed): DemoUser[] {
 
 /**
  * The page's script: `board.js` when the folder has one (a built package), else `board.ts`
- * bundled now with esbuild (a development dependency, so only a checkout builds it).
+ * bundled with esbuild once per process (a development dependency, so only a checkout builds it).
  */
 export async function boardScript (dir: string): Promise<string> {
   const prebuilt = join(dir, 'board.js')
   if (existsSync(prebuilt)) return await readFile(prebuilt, 'utf8')
+  let bundle = bundles.get(dir)
+  if (bundle === undefined) {
+    bundle = bundleScript(join(dir, 'board.ts'))
+    bundles.set(dir, bundle)
+    // A failed build is not kept: the next start of an app tries again.
+    bundle.catch(() => bundles.delete(dir))
+  }
+  return await bundle
+}
+
+/** Bundles built by this process, by folder: every app of the process serves the same page. */
+const bundles = new Map<string, Promise<string>>()
+
+async function bundleScript (entry: string): Promise<string> {
   const { build } = await import('esbuild')
   const result = await build({
-    entryPoints: [join(dir, 'board.ts')],
+    entryPoints: [entry],
     bundle: true,
     write: false,
     format: 'esm',
@@ -73,7 +87,7 @@ export async function boardScript (dir: string): Promise<string> {
     legalComments: 'none',
     logLevel: 'silent'
   })
-  if (result.warnings.length > 0) throw new Error(`web/board.ts: ${result.warnings.map((w) => w.text).join('; ')}`)
+  if (result.warnings.length > 0) throw new Error(`${entry}: ${result.warnings.map((w) => w.text).join('; ')}`)
   return result.outputFiles[0]!.text
 }
 
