@@ -92,6 +92,7 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_CLOSE_GRACE_MS: [['closeGraceMs'], integer],
   MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: [['transportMaxPayloadBytes'], integer],
   MATCHCAST_IDEMPOTENCY_TTL_MS: [['http', 'idempotencyTtlMs'], integer],
+  MATCHCAST_COMMAND_ID_TTL_MS: [['commandIdTtlMs'], integer],
   MATCHCAST_READINESS_TIMEOUT_MS: [['http', 'readinessTimeoutMs'], integer],
   MATCHCAST_DOCS: [['http', 'docs'], boolean]
 }

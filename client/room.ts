@@ -129,9 +129,9 @@ export abstract class Room<Snapshot extends MatchSnapshotFrame | TournamentSnaps
     }
     this.#socket = socket
     socket.onopen = () => this.#opened(no)
-    socket.onmessage = (event: { data: unknown }) => this.#message(no, event.data)
+    socket.onmessage = (event: { data: unknown }) => this.#message(event.data)
+    // An abandoned socket has no handlers left: whatever these hear is the current socket's.
     socket.onclose = (event: { code: number, reason: string }) => {
-      if (no !== this.#no) return
       this.#abandon()
       this.#react(event.code, event.reason)
     }
@@ -153,8 +153,7 @@ export abstract class Room<Snapshot extends MatchSnapshotFrame | TournamentSnaps
     }
   }
 
-  #message (no: number, data: unknown): void {
-    if (no !== this.#no) return
+  #message (data: unknown): void {
     clearTimeout(this.#pongTimer)
     this.#pongTimer = undefined
     let frame: ServerFrame | undefined

@@ -186,6 +186,14 @@ export function client (t: TapLike, base: string, path: string, options: ClientO
   return c
 }
 
+/** The next reply (`ack`, `error` or `pong`) a client receives, skipping the events before it. */
+export async function reply (c: Client, ms = WAIT_MS): Promise<Record<string, unknown>> {
+  for (;;) {
+    const frame = await c.next(ms)
+    if (frame.type === 'ack' || frame.type === 'error' || frame.type === 'pong') return frame
+  }
+}
+
 /** Bearer-header options for `user`. */
 export function as (user: string): ClientOptions {
   return { headers: { authorization: `Bearer ${token(user)}` } }

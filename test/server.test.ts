@@ -54,6 +54,7 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_BACKPRESSURE_GRACE_MS: '100',
     MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: '65536',
     MATCHCAST_IDEMPOTENCY_TTL_MS: '1000',
+    MATCHCAST_COMMAND_ID_TTL_MS: '60000',
     MATCHCAST_READINESS_TIMEOUT_MS: '500',
     MATCHCAST_DOCS: 'false'
   })
@@ -86,6 +87,7 @@ t.test('every variable maps onto its option', async (t) => {
       backpressure: { highWaterMark: 1000, hardLimit: 2000, graceMs: 100 },
       transportMaxPayloadBytes: 65536,
       http: { idempotencyTtlMs: 1000, readinessTimeoutMs: 500, docs: false },
+      commandIdTtlMs: 60000,
       heartbeat: { intervalMs: 0 },
       allowedOrigins: ['https://a.example', 'https://b.example'],
       closeGraceMs: 100,

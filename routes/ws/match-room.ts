@@ -8,7 +8,7 @@ import { MatchParams, MatchRoomQuery } from '../../schemas/params.js'
 import { admit, begin, current, serve } from './session.js'
 
 const matchRoom: FastifyPluginAsync = async (app) => {
-  const { connections, store, matches, events } = app.matchcast
+  const { connections, store, matches, events, commandIds } = app.matchcast
 
   app.get<{ Params: MatchParams, Querystring: MatchRoomQuery }>('/ws/matches/:matchId', {
     websocket: true,
@@ -37,7 +37,7 @@ const matchRoom: FastifyPluginAsync = async (app) => {
         await snapshot(lastSeq !== undefined)
       }
       connections.rooms.release(matchId, member)
-      serve(app, conn, async (command) => { await matches.execute(matchId, admitted, command) })
+      serve(app, conn, (command) => commandIds.run(matchId, admitted.userId, command, () => matches.execute(matchId, admitted, command)))
     })
   })
 }
