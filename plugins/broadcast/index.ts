@@ -108,7 +108,7 @@ const plugin: FastifyPluginAsync<OptionsInput<BroadcastOptions>> = async (app, r
   const redis = namespace(app).redis
   const broker: Broker = redis === undefined
     ? new MemoryBroker(history)
-    : new RedisBroker({ ...history, client: redis.client, subscriber: redis.duplicate(), prefix: redis.prefix, log: app.log })
+    : new RedisBroker({ ...history, client: redis.client, subscriber: redis.duplicate(), prefix: redis.prefix, log: app.log, readTimeoutMs: redis.commandTimeoutMs })
   // Registered the other way round, this instance would silently keep its rooms to itself.
   app.addHook('onReady', async () => {
     if (redis === undefined && app.matchcast.redis !== undefined) {

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
+import { within } from '../../lib/timeout.js'
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/index.js'
 import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
 import { definePublish, parseBatch, type PublishCommand, type PublishReply } from './redis-wire.js'
@@ -19,6 +21,11 @@ export interface RedisBrokerOptions extends HistoryOptions {
   /** Prefix of every key and channel: `${prefix}:match:${matchId}…`. */
   prefix: string
   log: BrokerLog
+  /**
+   * How long `position` and `since` (read while admitting a room connection) wait for Redis before
+   * treating it as unreachable, also on a client without a command timeout. @default 500
+   */
+  readTimeoutMs?: number
   now?: () => number
 }
 
@@ -48,6 +55,7 @@ export class RedisBroker implements Broker {
   readonly #options: HistoryOptions
   readonly #log: BrokerLog
   readonly #now: () => number
+  readonly #readTimeoutMs: number
   readonly #local = new LocalSubscribers()
   readonly #gates = new Map<string, SequenceGate>()
   /** Channel → match id, for the matches this node watches. */
@@ -66,6 +74,7 @@ export class RedisBroker implements Broker {
     this.#options = { historySize: options.historySize, historyTtlMs: options.historyTtlMs }
     this.#log = options.log
     this.#now = options.now ?? Date.now
+    this.#readTimeoutMs = options.readTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
     this.#self = `{"v":1,"node":"${this.nodeId}"`
     definePublish(this.#client)
     this.#subscriber.on('message', this.#onMessage)
@@ -228,12 +237,17 @@ export class RedisBroker implements Broker {
    */
   async position (matchId: string): Promise<StreamPosition> {
     try {
-      return await this.#position(matchId)
+      return await this.#bounded(this.#position(matchId))
     } catch (err) {
       this.#lost.add(matchId)
       this.#down(err)
       return { epoch: UNAVAILABLE_EPOCH, seq: 0 }
     }
+  }
+
+  /** A read that does not answer within `readTimeoutMs` counts as Redis being unreachable. */
+  #bounded<T> (read: Promise<T>): Promise<T> {
+    return within(this.#readTimeoutMs, read, () => new Error(`Redis did not answer within ${this.#readTimeoutMs} ms`))
   }
 
   async #position (matchId: string): Promise<StreamPosition> {
@@ -243,7 +257,7 @@ export class RedisBroker implements Broker {
 
   async since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
     try {
-      return await this.#since(matchId, afterSeq, epoch)
+      return await this.#bounded(this.#since(matchId, afterSeq, epoch))
     } catch (err) {
       // History cannot be read: the client cannot resume, it resyncs from a snapshot instead.
       this.#down(err)

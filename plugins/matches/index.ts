@@ -29,7 +29,7 @@ export type MatchesOptions = Static<typeof MatchesOptions>
 const plugin: FastifyPluginAsync<OptionsInput<MatchesOptions>> = async (app, rawOptions) => {
   const { commandIdTtlMs } = parseOptions(MatchesOptions, rawOptions, 'matches')
   const ns = namespace(app)
-  ns.matches = createMatchService({ store: ns.store!, events: ns.events!, certificates: ns.certificates!, payouts: ns.payouts! })
+  ns.matches = createMatchService({ store: ns.timedStore!, events: ns.events!, certificates: ns.certificates!, payouts: ns.payouts! })
   // With Redis (registered before matchcast-broadcast, which this plugin follows), replies are shared.
   const redis = ns.redis
   // Warned once per Redis outage: commands then run with this instance's memory of ids only.

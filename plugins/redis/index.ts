@@ -23,6 +23,8 @@ export interface RedisOptions {
 export interface MatchcastRedis {
   readonly client: Redis
   readonly prefix: string
+  /** The longest a command may take (`commandTimeoutMs`); the broker's reads keep to it on a client passed in too. */
+  readonly commandTimeoutMs: number
   /** A key or channel name under the prefix: `${prefix}:${area}:${id}`. */
   key (area: string, id: string): string
   /** A new connection with the client's settings (e.g. for SUBSCRIBE); closed when the app closes. */
@@ -89,6 +91,7 @@ const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
   namespace(app).redis = {
     client,
     prefix,
+    commandTimeoutMs: timeout,
     key: (area, id) => `${prefix}:${area}:${id}`,
     duplicate () {
       const copy = client.duplicate()

@@ -21,7 +21,7 @@ async function check (ms: number, work: () => Promise<unknown>): Promise<Check> 
 
 const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-  const { store, metrics } = app.matchcast
+  const { timedStore: store, metrics } = app.matchcast
   const config = options.routeConfig
 
   app.get('/healthz', {
