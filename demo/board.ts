@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { Type, type Static } from 'typebox'
-import { NotFoundError } from '../lib/errors.js'
+import { InvalidOptionsError, NotFoundError } from '../lib/errors.js'
 import { parseOptions } from '../lib/options.js'
 import { rateLimited } from '../plugins/rate-limit/index.js'
 import { errorHandler } from '../routes/http/error-handler.js'
@@ -137,6 +137,10 @@ export const demoBoard: FastifyPluginAsync<Partial<BoardOptions> & Pick<BoardOpt
   app.get('/demo/config', { schema: { hide: true, response: { 200: BoardConfig } } }, async () => config)
 
   if (!options.signIn) return
+  // Fail at boot, not at the first sign-in: minting and limiting come from matchcast's plugins.
+  for (const decorator of ['jwt', 'rateLimit']) {
+    if (!app.hasDecorator(decorator)) throw new InvalidOptionsError(`board.signIn: needs matchcast registered first (no ${decorator} decorator)`)
+  }
   app.post('/demo/token', {
     config: rateLimited(),
     schema: { hide: true, body: TokenRequest, response: { 200: TokenResponse } }

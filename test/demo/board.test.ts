@@ -152,3 +152,10 @@ t.test('invalid options fail at registration naming the option', async (t) => {
     await app.close()
   }
 })
+
+t.test('sign-in without matchcast registered first fails at boot, naming what is missing', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.register(demoBoard, { seed: testSeed(), signIn: true })
+  await t.rejects(async () => { await app.ready() }, { code: 'MATCHCAST_ERR_INVALID_OPTS', message: /board\.signIn: needs matchcast registered first \(no jwt decorator\)/ })
+})
