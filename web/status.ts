@@ -45,10 +45,14 @@ export class StatusLight {
 
   /** The room's status (or the page's own: idle, connecting). */
   set (next: Light, detail?: string): void {
+    // "Resynced" is a kind of live: it stays up for its while.
+    if (next === 'live' && this.#light === 'resynced') return
+    this.#show(next, detail)
+  }
+
+  #show (next: Light, detail?: string): void {
     const previous = this.#light
     if (next === previous && detail === undefined) return
-    // "Resynced" is a kind of live: it stays up for its while.
-    if (next === 'live' && previous === 'resynced') return
     clearTimeout(this.#timer)
     this.#light = next
     this.#el.dataset.status = next
@@ -59,9 +63,9 @@ export class StatusLight {
 
   /** A resync snapshot replaced the state: say so for a while. */
   resynced (): void {
-    this.set('resynced')
+    this.#show('resynced')
     this.#tell('Resynced: the server sent a fresh state')
-    this.#timer = setTimeout(() => { if (this.#light === 'resynced') this.set('live') }, RESYNCED_MS)
+    this.#timer = setTimeout(() => { if (this.#light === 'resynced') this.#show('live') }, RESYNCED_MS)
   }
 
   /** The room stopped for good. */
