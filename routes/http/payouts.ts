@@ -50,7 +50,7 @@ const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
         key,
         fingerprint: fingerprint(request.method, request.routeOptions.url, request.params, request.body ?? null),
         ttlMs: options.idempotencyTtlMs,
-        lease: { owner: owner, ms: options.idempotencyLeaseMs }
+        lease: { owner, ms: options.idempotencyLeaseMs }
       }, work, (err) => request.log.error({ err }, 'renewing or releasing an idempotency key failed'))
     if ('replayed' in response) reply.header(REPLAYED_HEADER, 'true')
     return reply.code(response.statusCode).send(response.body)
