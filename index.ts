@@ -37,6 +37,8 @@ export interface MatchcastOptions {
   keyPrefix?: string
   batching?: Partial<BroadcastOptions['batching']>
   history?: Partial<BroadcastOptions['history']>
+  /** The outbox relay: how long an instance's committed events are its own to relay, how often undone ones are swept. */
+  outbox?: Partial<BroadcastOptions['outbox']>
   /** Connection, message-rate, payload, per-IP upgrade and HTTP route limits (see `RateLimitOptions`). */
   rateLimit?: OptionsInput<RateLimitOptions>
   heartbeat?: Partial<WebsocketOptions['heartbeat']>
@@ -59,6 +61,7 @@ const TopLevel = Type.Object({
   keyPrefix: Type.Optional(Type.Unknown()),
   batching: Type.Optional(Type.Unknown()),
   history: Type.Optional(Type.Unknown()),
+  outbox: Type.Optional(Type.Unknown()),
   rateLimit: Type.Optional(Type.Unknown()),
   heartbeat: Type.Optional(Type.Unknown()),
   backpressure: Type.Optional(Type.Unknown()),
@@ -81,7 +84,7 @@ const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
     ...(options.store !== undefined && { store: options.store }),
     ...(options.database !== undefined && { database: options.database })
   })
-  await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {} })
+  await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {}, outbox: options.outbox ?? {} })
   await app.register(matchcastRateLimit, options.rateLimit ?? {})
   await app.register(matchcastCertificates, options.certificates ?? {})
   await app.register(matchcastPayouts)
@@ -111,8 +114,8 @@ export { matchcastOpenapi } from './plugins/openapi/index.js'
 export { httpRoutes as matchcastHttpRoutes, HttpRoutesOptions }
 export { errorHandler, toErrorBody } from './routes/http/error-handler.js'
 export { renderCertificatePdf } from './plugins/certificates/pdf.js'
-export type { Store, MatchPatch, IdempotencyBegin, StoredResponse } from './plugins/store/store.js'
-export type { Broker, StreamPosition, EventHandler } from './plugins/broadcast/broker.js'
+export type { Store, MatchPatch, IdempotencyBegin, StoredResponse, OutboxEntry, Lease } from './plugins/store/store.js'
+export type { Broker, StreamPosition, EventHandler, RelayBatch, RelayResult } from './plugins/broadcast/broker.js'
 export { MemoryBroker } from './plugins/broadcast/memory-broker.js'
 export { Batcher } from './plugins/broadcast/batcher.js'
 export { createMatchService, type MatchService, type CommandResult } from './plugins/matches/index.js'

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
-import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
+import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
-import { definePublish, parseBatch, type PublishCommand, type PublishReply } from './redis-wire.js'
+import { definePublish, eventArgs, parseBatch, type PublishCommand, type PublishReply } from './redis-wire.js'
 
 export interface BrokerLog {
   info (obj: object, msg: string): void
@@ -31,9 +31,11 @@ export interface RedisBrokerOptions extends HistoryOptions {
  *   match therefore has a `SequenceGate` that orders what arrives from both, fills gaps from
  *   history and resyncs subscribers when it cannot. A node's own batches are delivered from the
  *   script's reply (no network hop); its own pub/sub copy is dropped by its `node` prefix.
- * - When Redis is unreachable, `publish` rejects with `MATCHCAST_ERR_BROKER_UNAVAILABLE` and the
- *   match is remembered as lost: its next sequencing (or Redis coming back) starts a new epoch,
- *   so every subscriber on every instance resyncs from a snapshot instead of missing the change.
+ * - When Redis is unreachable, `publish` and `relay` reject with `MATCHCAST_ERR_BROKER_UNAVAILABLE`.
+ *   Outbox events stay in the outbox and are relayed once Redis answers, in the same epoch. Other
+ *   events (a host's `emit`) are gone: the match is remembered as lost, and its next sequencing
+ *   (or Redis coming back) starts a new epoch, so every subscriber on every instance resyncs from
+ *   a snapshot instead of missing the change.
  *   `position` then answers `UNAVAILABLE_EPOCH` (the match is marked lost the same way) and
  *   `since` answers `undefined`, so rooms keep admitting clients from the store's state.
  */
@@ -78,32 +80,48 @@ export class RedisBroker implements Broker {
 
   #stream (matchId: string): string { return `${this.#prefix}:match:${matchId}` }
 
-  async #run (matchId: string, rotate: boolean, eventArgs: string[]): Promise<PublishReply> {
+  async #run (matchId: string, rotate: string, base: string, last: string, args: string[]): Promise<PublishReply> {
     const stream = this.#stream(matchId)
-    return this.#client.matchcastPublish(stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate ? '1' : '0',
-      this.#options.historySize, this.#options.historyTtlMs, this.nodeId, ...eventArgs)
+    return this.#client.matchcastPublish(stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate,
+      this.#options.historySize, this.#options.historyTtlMs, this.nodeId, base, last, ...args)
   }
 
-  async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
+  /**
+   * Runs the script for a batch and hands what it published to the match's gate. Fails with
+   * `MATCHCAST_ERR_BROKER_UNAVAILABLE`; events outside the outbox are then lost (see above).
+   */
+  async #sequence (matchId: string, events: PendingEvent[], batch?: RelayBatch): Promise<PublishReply> {
     if (this.#closed) throw new Error('broker is closed')
     const ts = new Date(this.#now()).toISOString()
-    const args: string[] = []
-    // The JSON around each seq; the script puts the seq in between (see lua/publish.lua).
-    for (const e of events) args.push(`{"type":"${e.type}","matchId":${JSON.stringify(matchId)},"seq":`, `,"ts":"${ts}","data":${JSON.stringify(e.data)}}`)
-    const rotate = this.#lost.has(matchId)
+    const lost = this.#lost.has(matchId)
+    const rotate = batch?.rotateFrom !== undefined ? String(batch.rotateFrom ?? -1) : (lost ? '*' : '')
     let reply: PublishReply
     try {
-      reply = await this.#run(matchId, rotate, args)
+      reply = await this.#run(matchId, rotate, batch === undefined ? '' : String(batch.base), batch === undefined ? '' : String(batch.last),
+        eventArgs(matchId, ts, events, batch?.versions))
     } catch (err) {
-      this.#lost.add(matchId)
+      if (events.some((_e, i) => batch?.versions[i] === undefined)) this.#lost.add(matchId)
       this.#down(err)
       throw new BrokerUnavailableError(`events of match ${matchId} were not sequenced`, { cause: err })
     }
-    if (rotate) this.#lost.delete(matchId)
     this.#up()
-    const batch = parseBatch(reply[2])
-    await this.#offer(matchId, batch)
-    return batch.events
+    if (reply[4] !== '') {
+      if (rotate !== '') this.#lost.delete(matchId)
+      await this.#offer(matchId, parseBatch(reply[4]))
+    }
+    return reply
+  }
+
+  async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
+    const reply = await this.#sequence(matchId, events)
+    return parseBatch(reply[4]).events
+  }
+
+  async relay (matchId: string, batch: RelayBatch): Promise<RelayResult> {
+    const [status, , , version, message] = await this.#sequence(matchId, batch.events, batch)
+    if (status === 'gap') return { status, version }
+    if (status === 'moved') return { status, version: version < 0 ? undefined : version }
+    return { status: 'published', events: message === '' ? [] : parseBatch(message).events, version }
   }
 
   /** Hands a batch to the match's gate (if watched here) and waits until it has been delivered. */
@@ -201,12 +219,7 @@ export class RedisBroker implements Broker {
 
   /** Starts a new epoch for every match whose events were lost, announcing it to every instance. */
   async #rotateLost (): Promise<void> {
-    for (const matchId of [...this.#lost]) {
-      const reply = await this.#run(matchId, true, [])
-      this.#lost.delete(matchId)
-      this.#up()
-      await this.#offer(matchId, parseBatch(reply[2]))
-    }
+    for (const matchId of [...this.#lost]) await this.#sequence(matchId, [])
   }
 
   readonly #down = (err: unknown): void => {
@@ -237,8 +250,8 @@ export class RedisBroker implements Broker {
   }
 
   async #position (matchId: string): Promise<StreamPosition> {
-    const [epoch, seq] = await this.#run(matchId, false, [])
-    return { epoch, seq }
+    const [, epoch, seq, version] = await this.#run(matchId, '', '', '', [])
+    return version < 0 ? { epoch, seq } : { epoch, seq, version }
   }
 
   async since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {

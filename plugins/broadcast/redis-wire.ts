@@ -4,13 +4,14 @@
  */
 import type { Redis } from 'ioredis'
 import { readLua } from '../../lib/lua.js'
-import type { MatchEvent } from '../../schemas/events.js'
+import type { MatchEvent, PendingEvent } from '../../schemas/events.js'
 import type { SequencedBatch } from './gate.js'
 
 /** The publish script, read once per process; each client defines it once and runs it by SHA. */
 const PUBLISH_LUA = readLua(import.meta.url, 'broadcast', 'publish')
 
-export type PublishReply = [epoch: string, seq: number, message: string]
+/** The script's fixed tuple (see lua/publish.lua): `version` is -1 when the stream has none. */
+export type PublishReply = [status: 'ok' | 'gap' | 'moved', epoch: string, seq: number, version: number, message: string]
 export interface PublishCommand {
   matchcastPublish (stream: string, history: string, ...args: Array<string | number>): Promise<PublishReply>
 }
@@ -18,6 +19,18 @@ export interface PublishCommand {
 /** Defines the publish script on `client` unless it already has it. */
 export function definePublish (client: Redis): asserts client is Redis & PublishCommand {
   if (typeof (client as Partial<PublishCommand>).matchcastPublish !== 'function') client.defineCommand('matchcastPublish', { numberOfKeys: 2, lua: PUBLISH_LUA })
+}
+
+/**
+ * The script's per-event arguments: the JSON around the seq (the script puts the seq in between),
+ * then the match version the event announces ('' for an event from outside the outbox).
+ */
+export function eventArgs (matchId: string, ts: string, events: PendingEvent[], versions: ReadonlyArray<number | undefined> = []): string[] {
+  const args: string[] = []
+  events.forEach((e, i) => {
+    args.push(`{"type":"${e.type}","matchId":${JSON.stringify(matchId)},"seq":`, `,"ts":"${ts}","data":${JSON.stringify(e.data)}}`, String(versions[i] ?? ''))
+  })
+  return args
 }
 
 /** The wire message of one batch, as the script builds it. */

@@ -2,7 +2,8 @@
  * The match command service, without Fastify: the WebSocket rooms and the HTTP finalize both use
  * it. It reads the match, asks the state machine for the transition, writes it with a
  * compare-and-set (with the winner's certificate and prize payout when the match completes, all or
- * nothing), then hands the event to the broadcaster.
+ * nothing) and its event to the outbox in the same write, then hands the event to the broadcaster,
+ * which relays it from the outbox.
  */
 import { CommandError } from '../../lib/errors.js'
 import type { Certificate, Match, Payout } from '../../schemas/common.js'
@@ -62,9 +63,9 @@ export function createMatchService ({ store, events, certificates, payouts, now 
         issuedAt: completedAt
       })
       result.payout = payouts.prizeOf(match, winnerId, completedAt)
-      result.match = await store.completeMatch(matchId, match.version, patch, result.certificate, result.payout)
+      result.match = await store.completeMatch(matchId, match.version, patch, result.certificate, result.payout, event)
     } else {
-      result.match = await store.updateMatch(matchId, match.version, patch)
+      result.match = await store.updateMatch(matchId, match.version, patch, event)
     }
     if (result.match === undefined) {
       // Lost a race: someone else changed the match between our read and our write.
@@ -74,7 +75,8 @@ export function createMatchService ({ store, events, certificates, payouts, now 
       }
       throw new CommandError('conflict')
     }
-    events.emit(matchId, event)
+    // Committed with its event in the outbox: from here the event is delivered even if this instance dies.
+    events.emit(matchId, event, result.match.version)
     if (result.payout === undefined) delete result.payout
     return result as CommandResult
   }

@@ -26,7 +26,8 @@ export interface StoreOptions {
   closeStore?: boolean
 }
 
-const STORE_METHODS = ['getTournament', 'getRole', 'getMatch', 'listMatches', 'updateMatch', 'completeMatch', 'ping', 'close'] as const
+const STORE_METHODS = ['getTournament', 'getRole', 'getMatch', 'listMatches', 'updateMatch', 'completeMatch',
+  'pendingEvents', 'claimEvents', 'markPublished', 'ping', 'close'] as const
 
 function isStore (value: unknown): value is Store {
   return typeof value === 'object' && value !== null &&
@@ -44,7 +45,7 @@ function isPool (value: unknown): value is pg.Pool {
 
 const plugin: FastifyPluginAsync<StoreOptions> = async (app, options) => {
   if (options.store !== undefined && !isStore(options.store)) {
-    throw new InvalidOptionsError('store: must implement the Store interface (getMatch, updateMatch, …)')
+    throw new InvalidOptionsError('store: must implement the Store interface (getMatch, updateMatch, pendingEvents, …)')
   }
   const { database } = options
   if (database !== undefined && options.store !== undefined) throw new InvalidOptionsError('database: give either store or database, not both')

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { RoomMember } from '../../plugins/websocket/rooms.js'
 import { MatchParams, MatchRoomQuery } from '../../schemas/params.js'
-import { admit, begin, current, serve } from './session.js'
+import { admit, begin, current, reconciled, serve } from './session.js'
 
 const matchRoom: FastifyPluginAsync = async (app) => {
   const { connections, store, matches, events } = app.matchcast
@@ -29,6 +29,8 @@ const matchRoom: FastifyPluginAsync = async (app) => {
       // Join first and hold live events, so none slips between the snapshot and going live.
       conn.onClose(connections.rooms.join(matchId, member))
       const { lastSeq, epoch } = request.query
+      // A resume replays only once the stream holds everything the store does.
+      if (lastSeq !== undefined) await reconciled(app, matchId)
       const replay = lastSeq === undefined ? undefined : await events.since(matchId, lastSeq, epoch)
       if (replay !== undefined) {
         conn.lastSeq.set(matchId, lastSeq!)
