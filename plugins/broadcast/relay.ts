@@ -97,20 +97,24 @@ export class OutboxRelay {
    * order (events from outside the outbox ride with the first). Resolves with the events that got
    * a seq; rejects when the broker or the store failed (the match is then retried by the sweeper).
    */
-  flushWindow (matchId: string, events: PendingEvent[], versions: WindowVersions): Promise<MatchEvent[]> {
-    return this.#serial(matchId, async () => {
-      const runs = runsOf(versions.all)
-      const published: MatchEvent[] = []
-      for (const [i, run] of runs.entries()) {
-        const first = run[0]!
-        const last = run[run.length - 1]!
-        const mine = events.map((e, n) => [e, versions.each[n]] as const)
-          .filter(([, v]) => v === undefined ? i === 0 : v >= first && v <= last)
-        const batch = { events: mine.map(([e]) => e), versions: mine.map(([, v]) => v), base: first - 1, last }
-        published.push(...await this.#settle(matchId, batch))
-      }
-      return published
-    })
+  async flushWindow (matchId: string, events: PendingEvent[], versions: WindowVersions): Promise<MatchEvent[]> {
+    const runs = runsOf(versions.all)
+    try {
+      return await this.#serial(matchId, async () => {
+        const published: MatchEvent[] = []
+        for (const [i, run] of runs.entries()) {
+          const first = run[0]!
+          const last = run[run.length - 1]!
+          const mine = events.map((e, n) => [e, versions.each[n]] as const)
+            .filter(([, v]) => v === undefined ? i === 0 : v >= first && v <= last)
+          published.push(...await this.#settle(matchId, { events: mine.map(([e]) => e), versions: mine.map(([, v]) => v), base: first - 1, last }))
+        }
+        return published
+      })
+    } catch (err) {
+      this.#dirty.add(matchId)
+      throw err
+    }
   }
 
   /**
@@ -196,12 +200,12 @@ export class OutboxRelay {
         await this.#store.markPublished(matchId, target.last)
         return published
       }
-      // A gap (a rotation that lost its race is only a reason to look again).
-      if (result.status !== 'gap') continue
-      const entries = await this.#store.pendingEvents(matchId, result.version)
+      // A gap (a target never rotates, so it is never 'moved'): the stream reflects up to `at`.
+      const at = (result as { version: number }).version
+      const entries = await this.#store.pendingEvents(matchId, at)
       const [run] = runsOf(entries.map((e) => e.version))
-      if (run !== undefined && run[0] === result.version + 1) {
-        const fill = batchOf(entries.filter((e) => run.includes(e.version)), result.version, run[run.length - 1]!)
+      if (run !== undefined && run[0] === at + 1) {
+        const fill = batchOf(entries.filter((e) => run.includes(e.version)), at, run[run.length - 1]!)
         const filled = await this.#broker.relay(matchId, fill)
         if (filled.status === 'published') {
           published.push(...filled.events)
@@ -211,9 +215,9 @@ export class OutboxRelay {
       }
       // Versions after the stream's that no entry accounts for: a new epoch, so every room resyncs.
       const last = Math.max(target.last, ...entries.map((e) => e.version))
-      const rotation = await this.#broker.relay(matchId, { events: [], versions: [], base: result.version, last, rotateFrom: result.version })
+      const rotation = await this.#broker.relay(matchId, { events: [], versions: [], base: at, last, rotateFrom: at })
       if (rotation.status === 'published') {
-        this.#log.debug({ matchId, from: result.version, to: last }, 'matchcast: match changes without outbox events; the match starts a new epoch')
+        this.#log.debug({ matchId, from: at, to: last }, 'matchcast: match changes without outbox events; the match starts a new epoch')
         await this.#store.markPublished(matchId, last)
         return published
       }
