@@ -4,7 +4,7 @@ import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
 import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
-import { definePublish, eventArgs, parseBatch, type PublishCommand, type PublishReply } from './redis-wire.js'
+import { definePublish, eventArgs, parseBatch, readHistory, type PublishCommand, type PublishReply } from './redis-wire.js'
 
 export interface BrokerLog {
   info (obj: object, msg: string): void
@@ -108,8 +108,19 @@ export class RedisBroker implements Broker {
     if (reply[4] !== '') {
       if (rotate !== '') this.#lost.delete(matchId)
       await this.#offer(matchId, parseBatch(reply[4]))
+    } else if (events.length > 0) {
+      // Already sequenced, maybe by this node's own publish whose reply timed out: its pub/sub
+      // copy was dropped as our own, so the gate may lag behind; it reads the gap from history.
+      await this.#catchUp(matchId, reply[1], reply[2])
     }
     return reply
+  }
+
+  async #catchUp (matchId: string, epoch: string, seq: number): Promise<void> {
+    const gate = this.#gates.get(matchId)
+    if (gate === undefined || (gate.position?.epoch === epoch && gate.position.seq >= seq)) return
+    gate.sync()
+    await gate.waitFor(epoch, seq)
   }
 
   async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
@@ -264,20 +275,8 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async #since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
-    const stream = this.#stream(matchId)
-    // One transaction, so the head and the history belong together.
-    const [[, meta], [, list]] = (await this.#client.multi().hmget(stream, 'epoch', 'seq').lrange(`${stream}:history`, 0, -1).exec()) as
-      [[null, [string | null, string | null]], [null, string[]]]
-    const head = Number(meta[1] ?? 0)
-    if (meta[0] !== epoch || afterSeq > head) return undefined
-    if (afterSeq === head) return []
-    const wanted = head - afterSeq
-    if (list.length < wanted) return undefined
-    const events = list.slice(list.length - wanted).map((raw) => JSON.parse(raw) as MatchEvent)
-    // History is in seq and time order: if the oldest wanted event is young enough, all are.
-    if (Date.parse(events[0]!.ts) < this.#now() - this.#options.historyTtlMs) return undefined
-    return events
+  #since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
+    return readHistory(this.#client, this.#stream(matchId), afterSeq, epoch, this.#now() - this.#options.historyTtlMs)
   }
 
   async close (): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * What the Redis broker puts on the wire: the publish script (sequencing, history and PUBLISH in
- * one step, `lua/publish.lua`) and the batch message it announces to every instance.
+ * one step, `lua/publish.lua`), the batch message it announces to every instance, and the reading
+ * of a match's history.
  */
 import type { Redis } from 'ioredis'
 import { readLua } from '../../lib/lua.js'
@@ -47,4 +48,23 @@ export function parseBatch (message: string): SequencedBatch {
   const wire = JSON.parse(message) as WireBatch
   if (wire.v !== 1 || typeof wire.epoch !== 'string' || !Number.isInteger(wire.seq) || !Array.isArray(wire.events)) throw new Error('not a matchcast batch')
   return { epoch: wire.epoch, seq: wire.seq, events: wire.events }
+}
+
+/**
+ * The events of `stream` after `afterSeq` from its history, when the stream is in `epoch` and
+ * history still holds every one of them, none older than `oldest` (ms); else `undefined`.
+ */
+export async function readHistory (client: Redis, stream: string, afterSeq: number, epoch: string, oldest: number): Promise<MatchEvent[] | undefined> {
+  // One transaction, so the head and the history belong together.
+  const [[, meta], [, list]] = (await client.multi().hmget(stream, 'epoch', 'seq').lrange(`${stream}:history`, 0, -1).exec()) as
+    [[null, [string | null, string | null]], [null, string[]]]
+  const head = Number(meta[1] ?? 0)
+  if (meta[0] !== epoch || afterSeq > head) return undefined
+  if (afterSeq === head) return []
+  const wanted = head - afterSeq
+  if (list.length < wanted) return undefined
+  const events = list.slice(list.length - wanted).map((raw) => JSON.parse(raw) as MatchEvent)
+  // History is in seq and time order: if the oldest wanted event is young enough, all are.
+  if (Date.parse(events[0]!.ts) < oldest) return undefined
+  return events
 }
