@@ -68,6 +68,8 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_BATCH_MAX: [['batching', 'maxBatch'], integer],
   MATCHCAST_HISTORY_SIZE: [['history', 'size'], integer],
   MATCHCAST_HISTORY_TTL_MS: [['history', 'ttlMs'], integer],
+  MATCHCAST_OUTBOX_LEASE_MS: [['outbox', 'leaseMs'], integer],
+  MATCHCAST_OUTBOX_SWEEP_INTERVAL_MS: [['outbox', 'sweepIntervalMs'], integer],
   MATCHCAST_MAX_CONNECTIONS_PER_USER: [['rateLimit', 'maxConnectionsPerUser'], integer],
   MATCHCAST_MESSAGES_PER_SECOND: [['rateLimit', 'messagesPerSecond'], number],
   MATCHCAST_BURST: [['rateLimit', 'burst'], integer],
@@ -86,6 +88,7 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_CLOSE_GRACE_MS: [['closeGraceMs'], integer],
   MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: [['transportMaxPayloadBytes'], integer],
   MATCHCAST_IDEMPOTENCY_TTL_MS: [['http', 'idempotencyTtlMs'], integer],
+  MATCHCAST_IDEMPOTENCY_LEASE_MS: [['http', 'idempotencyLeaseMs'], integer],
   MATCHCAST_READINESS_TIMEOUT_MS: [['http', 'readinessTimeoutMs'], integer],
   MATCHCAST_DOCS: [['http', 'docs'], boolean]
 }
