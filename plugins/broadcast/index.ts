@@ -16,6 +16,8 @@ export const DEFAULT_WINDOW_MS = 50
 export const DEFAULT_MAX_BATCH = 100
 export const DEFAULT_HISTORY_SIZE = 1000
 export const DEFAULT_HISTORY_TTL_MS = 5 * 60_000
+export const DEFAULT_FINISHED_TTL_MS = 60 * 60_000
+export const DEFAULT_IDLE_TTL_MS = 24 * 60 * 60_000
 
 export const BroadcastOptions = Type.Object({
   batching: Type.Object({
@@ -28,7 +30,14 @@ export const BroadcastOptions = Type.Object({
     /** Events kept per match for `?lastSeq=` resume. @default 1000 */
     size: Type.Integer({ minimum: 0, maximum: 1_000_000, default: DEFAULT_HISTORY_SIZE }),
     /** Events older than this are no longer replayed. @default 300000 (5 minutes) */
-    ttlMs: Type.Integer({ minimum: 0, default: DEFAULT_HISTORY_TTL_MS })
+    ttlMs: Type.Integer({ minimum: 0, default: DEFAULT_HISTORY_TTL_MS }),
+    /**
+     * With Redis: a finished (completed or cancelled) match's sequence, epoch and history expire
+     * this long after its last event; 0 keeps them. @default 3600000 (1 hour)
+     */
+    finishedTtlMs: Type.Integer({ minimum: 0, default: DEFAULT_FINISHED_TTL_MS }),
+    /** With Redis: any other match's keys expire this long after its last event; 0 keeps them. @default 86400000 (24 hours) */
+    idleTtlMs: Type.Integer({ minimum: 0, default: DEFAULT_IDLE_TTL_MS })
   }, { default: {}, additionalProperties: false })
 }, { additionalProperties: false })
 export type BroadcastOptions = Static<typeof BroadcastOptions>
@@ -108,7 +117,16 @@ const plugin: FastifyPluginAsync<OptionsInput<BroadcastOptions>> = async (app, r
   const redis = namespace(app).redis
   const broker: Broker = redis === undefined
     ? new MemoryBroker(history)
-    : new RedisBroker({ ...history, client: redis.client, subscriber: redis.duplicate(), prefix: redis.prefix, log: app.log })
+    : new RedisBroker({
+      ...history,
+      finishedTtlMs: options.history.finishedTtlMs,
+      idleTtlMs: options.history.idleTtlMs,
+      client: redis.client,
+      // One server: one subscriber connection. A cluster: one per shard, opened as channels need them.
+      subscriber: redis.cluster ? (node) => redis.duplicate(node) : redis.duplicate(),
+      prefix: redis.prefix,
+      log: app.log
+    })
   // Registered the other way round, this instance would silently keep its rooms to itself.
   app.addHook('onReady', async () => {
     if (redis === undefined && app.matchcast.redis !== undefined) {

@@ -1,32 +1,52 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
+import { TERMINAL_EVENTS } from '../../schemas/events.js'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
+import { hashTag } from '../../lib/key-slot.js'
+import type { NodeAddress } from '../redis/index.js'
 import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
+import { PlainListener, type ChannelListener, type ListenerHooks, type SubscriberHealth } from './redis-listener.js'
 import { definePublish, parseBatch, type PublishCommand, type PublishReply } from './redis-wire.js'
+import { ShardListener } from './shard-listener.js'
 
 export interface BrokerLog {
   info (obj: object, msg: string): void
   warn (obj: object, msg: string): void
 }
 
-export interface RedisBrokerOptions extends HistoryOptions {
-  /** Command connection (shared): runs the publish script and reads history. Not closed by the broker. */
-  client: Redis
-  /** A dedicated connection for SUBSCRIBE (it is stuck in subscriber mode); the broker closes it. */
-  subscriber: Redis
-  /** Prefix of every key and channel: `${prefix}:match:${matchId}…`. */
+/** How long a match's keys (sequence, epoch, history) outlive its last event. */
+export interface KeyLifetimes {
+  /** After a terminal event (`match_completed`, `match_cancelled`); 0 = never expire. */
+  finishedTtlMs: number
+  /** After any other event (or the first read of a new match); 0 = never expire. */
+  idleTtlMs: number
+}
+
+export interface RedisBrokerOptions extends HistoryOptions, Partial<KeyLifetimes> {
+  /** Command connection (shared), to one server or a cluster: runs the publish script and reads history. Not closed by the broker. */
+  client: Redis | Cluster
+  /**
+   * One server: a dedicated connection for SUBSCRIBE (stuck in subscriber mode). A cluster: opens
+   * a connection to a node, one per shard, for SSUBSCRIBE. The broker closes what it gets.
+   */
+  subscriber: Redis | ((node: NodeAddress) => Redis)
+  /** Prefix of every key and channel: `${prefix}:match:{matchId}…`. */
   prefix: string
   log: BrokerLog
   now?: () => number
 }
 
 /**
- * A broker over Redis: several instances share sequences, history and rooms.
+ * A broker over Redis (one server or a cluster): several instances share sequences, history and rooms.
  *
  * - Sequencing, history and the PUBLISH happen in one Lua script (`lua/publish.lua`), so a seq is
- *   never assigned without being recorded and announced.
+ *   never assigned without being recorded and announced. Every key of a match carries its id as
+ *   a hash tag (`${prefix}:match:{matchId}`), so on a cluster they share one slot, and the channel
+ *   is a sharded one (SPUBLISH / SSUBSCRIBE, one subscriber connection per shard).
+ * - Keys expire: `finishedTtlMs` after a terminal event, `idleTtlMs` after any other; a match read
+ *   or resumed after that starts a new epoch (resync, never an error).
  * - Pub/sub is at-most-once and arrives on another connection than a publish's reply. Each watched
  *   match therefore has a `SequenceGate` that orders what arrives from both, fills gaps from
  *   history and resyncs subscribers when it cannot. A node's own batches are delivered from the
@@ -39,13 +59,16 @@ export interface RedisBrokerOptions extends HistoryOptions {
  */
 /** The epoch of a position read while Redis did not answer; never the epoch of a real sequence. */
 export const UNAVAILABLE_EPOCH = 'unavailable'
+/** How often the new epochs of lost matches are tried again while Redis (or their shard) fails. */
+export const LOST_RETRY_MS = 1000
 
 export class RedisBroker implements Broker {
   readonly nodeId = randomUUID()
-  readonly #client: Redis & PublishCommand
-  readonly #subscriber: Redis
+  readonly #client: (Redis | Cluster) & PublishCommand
+  readonly #listener: ChannelListener
+  readonly #publish: 'PUBLISH' | 'SPUBLISH'
   readonly #prefix: string
-  readonly #options: HistoryOptions
+  readonly #options: HistoryOptions & KeyLifetimes
   readonly #log: BrokerLog
   readonly #now: () => number
   readonly #local = new LocalSubscribers()
@@ -56,32 +79,56 @@ export class RedisBroker implements Broker {
   readonly #lost = new Set<string>()
   /** Own messages start with this, so they are dropped without parsing. */
   readonly #self: string
+  /** Pending retry of the lost matches' new epochs. */
+  #lostRetry: NodeJS.Timeout | undefined
   #healthy = true
   #closed = false
 
   constructor (options: RedisBrokerOptions) {
-    this.#client = options.client as Redis & PublishCommand
-    this.#subscriber = options.subscriber
+    this.#client = options.client as (Redis | Cluster) & PublishCommand
     this.#prefix = options.prefix
-    this.#options = { historySize: options.historySize, historyTtlMs: options.historyTtlMs }
+    this.#options = {
+      historySize: options.historySize,
+      historyTtlMs: options.historyTtlMs,
+      finishedTtlMs: options.finishedTtlMs ?? 0,
+      idleTtlMs: options.idleTtlMs ?? 0
+    }
     this.#log = options.log
     this.#now = options.now ?? Date.now
     this.#self = `{"v":1,"node":"${this.nodeId}"`
     definePublish(this.#client)
-    this.#subscriber.on('message', this.#onMessage)
-    this.#subscriber.on('ready', this.#onReady)
-    this.#subscriber.on('close', this.#onConnectionLost)
-    this.#subscriber.on('error', this.#down)
+    const hooks: ListenerHooks = { message: this.#onMessage, subscribed: this.#onSubscribed, lost: this.#onLost, error: this.#down }
+    const { client, subscriber } = options
+    if (client instanceof Cluster) {
+      if (typeof subscriber !== 'function') throw new TypeError('a cluster broker opens one subscriber per shard: pass subscriber as (node) => Redis')
+      this.#listener = new ShardListener(client, subscriber, hooks)
+      this.#publish = 'SPUBLISH'
+    } else {
+      if (typeof subscriber === 'function') throw new TypeError('a broker on one Redis server listens on one connection: pass subscriber as a Redis client')
+      this.#listener = new PlainListener(subscriber, hooks)
+      this.#publish = 'PUBLISH'
+    }
     this.#client.on('ready', this.#onReady)
     this.#client.on('close', this.#onConnectionLost)
   }
 
-  #stream (matchId: string): string { return `${this.#prefix}:match:${matchId}` }
+  /** The match's stream key; its history and channel add a suffix. The id is the hash tag: one slot per match. */
+  #stream (matchId: string): string { return `${this.#prefix}:match:${hashTag(matchId)}` }
 
-  async #run (matchId: string, rotate: boolean, eventArgs: string[]): Promise<PublishReply> {
+  async #run (matchId: string, rotate: boolean, events: PendingEvent[], eventArgs: string[]): Promise<PublishReply> {
     const stream = this.#stream(matchId)
+    const { historySize, historyTtlMs, finishedTtlMs, idleTtlMs } = this.#options
+    const finished = events.some((e) => TERMINAL_EVENTS.has(e.type))
+    const lifetime = finished ? finishedTtlMs : idleTtlMs
+    // A finished match's history goes with its stream, if that is sooner than the history's own age.
+    const historyAge = finished && finishedTtlMs > 0 ? Math.min(historyTtlMs, finishedTtlMs) : historyTtlMs
     return this.#client.matchcastPublish(stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate ? '1' : '0',
-      this.#options.historySize, this.#options.historyTtlMs, this.nodeId, ...eventArgs)
+      historySize, historyAge, this.nodeId, this.#publish, lifetime, ...eventArgs)
+  }
+
+  /** The subscriber connections (one per cluster shard in use) and the channels waiting for one. */
+  subscribers (): { subscribers: SubscriberHealth[], pending: number } {
+    return this.#listener.health()
   }
 
   async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
@@ -93,10 +140,11 @@ export class RedisBroker implements Broker {
     const rotate = this.#lost.has(matchId)
     let reply: PublishReply
     try {
-      reply = await this.#run(matchId, rotate, args)
+      reply = await this.#run(matchId, rotate, events, args)
     } catch (err) {
       this.#lost.add(matchId)
       this.#down(err)
+      this.#retryLost()
       throw new BrokerUnavailableError(`events of match ${matchId} were not sequenced`, { cause: err })
     }
     if (rotate) this.#lost.delete(matchId)
@@ -129,11 +177,12 @@ export class RedisBroker implements Broker {
       onError: this.#down
     })
     this.#gates.set(matchId, gate)
-    this.#channels.set(`${this.#stream(matchId)}:events`, matchId)
+    const channel = `${this.#stream(matchId)}:events`
+    this.#channels.set(channel, matchId)
     // The starting position is read now, on the command connection, so it is at or before that of
     // any reader that subscribes first and reads after (the rooms' snapshots).
     gate.sync()
-    if (this.#subscriber.status === 'ready') this.#listen([matchId])
+    this.#listener.add([channel])
   }
 
   #unwatch (matchId: string): void {
@@ -141,15 +190,26 @@ export class RedisBroker implements Broker {
     this.#gates.delete(matchId)
     const channel = `${this.#stream(matchId)}:events`
     this.#channels.delete(channel)
-    if (this.#subscriber.status === 'ready') this.#subscriber.unsubscribe(channel).catch(this.#down)
+    this.#listener.remove(channel)
+    this.#local.release(`subscription:${matchId}`)
   }
 
-  /** Subscribes to the matches' channels, then syncs their gates: whatever was published before the subscription took effect comes from history. */
-  #listen (matchIds: string[]): void {
-    const channels = matchIds.map((id) => `${this.#stream(id)}:events`)
-    this.#subscriber.subscribe(...channels).then(() => {
-      for (const id of matchIds) this.#gates.get(id)?.sync()
-    }, this.#down)
+  /**
+   * Channels are subscribed (again): their gates re-read the head, so whatever was published before
+   * the subscription took effect comes from history (or they resync); then their held resync
+   * notices are given together. Lost matches among them start their new epoch first.
+   */
+  readonly #onSubscribed = (channels: string[]): void => {
+    const matchIds = channels.map((c) => this.#channels.get(c)).filter((id) => id !== undefined)
+    this.#settle(matchIds, matchIds.map((id) => `subscription:${id}`)).catch(this.#down)
+  }
+
+  /** Subscriptions ended (a shard went away, a slot moved): resync notices of their matches wait for `#onSubscribed`. */
+  readonly #onLost = (channels: string[]): void => {
+    for (const channel of channels) {
+      const matchId = this.#channels.get(channel)
+      if (matchId !== undefined) this.#local.hold(`subscription:${matchId}`, [matchId])
+    }
   }
 
   readonly #onMessage = (channel: string, message: string): void => {
@@ -173,40 +233,55 @@ export class RedisBroker implements Broker {
    */
   readonly #onConnectionLost = (): void => {
     this.#down(new Error('connection to Redis lost'))
-    this.#local.hold()
+    this.#local.hold('client')
   }
 
-  /** Both connections answer (at start, or after an outage): recover. */
+  /** The command connection answers (at start, or after an outage): every watched match recovers. */
   readonly #onReady = (): void => {
-    if (this.#client.status === 'ready' && this.#subscriber.status === 'ready') this.#recover().catch(this.#down)
+    this.#settle([...this.#gates.keys()], ['client']).catch(this.#down)
   }
 
   /**
-   * Starts a new epoch for every lost match, resubscribes (ioredis does too, but only a confirmed
-   * SUBSCRIBE followed by a sync closes the gap of the outage) and syncs every gate: what was
-   * published meanwhile comes from history, or the gate resyncs. Once every gate has settled, the
-   * held resync notices are given together. The outage is over once no match is left without its
-   * new epoch and every gate could read.
+   * Starts a new epoch for every lost match, and syncs the gates of `matchIds`: what was published
+   * meanwhile comes from history, or the gate resyncs. Once they have settled, the holds of
+   * `reasons` end, so their held resync notices are given together. The outage is over once no
+   * match is left without its new epoch and every gate could read.
    */
-  async #recover (): Promise<void> {
+  async #settle (matchIds: string[], reasons: string[]): Promise<void> {
     await this.#rotateLost().catch(this.#down)
-    const channels = [...this.#channels.keys()]
-    if (channels.length > 0) await this.#subscriber.subscribe(...channels).catch(this.#down)
-    const gates = [...this.#gates.values()]
+    const gates = matchIds.map((id) => this.#gates.get(id)).filter((gate) => gate !== undefined)
     for (const gate of gates) gate.sync()
     await Promise.all(gates.map((gate) => gate.whenIdle()))
-    this.#local.release()
+    for (const reason of reasons) this.#local.release(reason)
     if (this.#lost.size === 0 && !gates.some((gate) => gate.stale)) this.#up()
   }
 
   /** Starts a new epoch for every match whose events were lost, announcing it to every instance. */
   async #rotateLost (): Promise<void> {
-    for (const matchId of [...this.#lost]) {
-      const reply = await this.#run(matchId, true, [])
-      this.#lost.delete(matchId)
-      this.#up()
-      await this.#offer(matchId, parseBatch(reply[2]))
+    try {
+      for (const matchId of [...this.#lost]) {
+        const reply = await this.#run(matchId, true, [], [])
+        this.#lost.delete(matchId)
+        this.#up()
+        await this.#offer(matchId, parseBatch(reply[2]))
+      }
+    } finally {
+      this.#retryLost()
     }
+  }
+
+  /**
+   * While matches are lost, tries their new epoch again every `LOST_RETRY_MS`: on a cluster the
+   * shard that failed may serve again long before anything else tells this instance. No timer
+   * while nothing is lost.
+   */
+  #retryLost (): void {
+    if (this.#lost.size === 0 || this.#lostRetry !== undefined || this.#closed) return
+    this.#lostRetry = setTimeout(() => {
+      this.#lostRetry = undefined
+      this.#rotateLost().catch(this.#down)
+    }, LOST_RETRY_MS)
+    this.#lostRetry.unref()
   }
 
   readonly #down = (err: unknown): void => {
@@ -232,12 +307,16 @@ export class RedisBroker implements Broker {
     } catch (err) {
       this.#lost.add(matchId)
       this.#down(err)
+      this.#retryLost()
       return { epoch: UNAVAILABLE_EPOCH, seq: 0 }
     }
   }
 
   async #position (matchId: string): Promise<StreamPosition> {
-    const [epoch, seq] = await this.#run(matchId, false, [])
+    const [epoch, seq, message] = await this.#run(matchId, false, [], [])
+    // The read moved the stream to a new epoch (another primary wrote it): the announcement went to
+    // every other instance; this one's gate learns it from the answer.
+    if (message !== '') this.#gates.get(matchId)?.push(parseBatch(message))
     return { epoch, seq }
   }
 
@@ -274,12 +353,9 @@ export class RedisBroker implements Broker {
     this.#gates.clear()
     this.#channels.clear()
     this.#local.clear()
+    clearTimeout(this.#lostRetry)
     this.#client.off('ready', this.#onReady)
     this.#client.off('close', this.#onConnectionLost)
-    this.#subscriber.off('message', this.#onMessage)
-    this.#subscriber.off('ready', this.#onReady)
-    this.#subscriber.off('close', this.#onConnectionLost)
-    // The error listener stays: a closing connection may still report its socket's end.
-    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect())
+    await this.#listener.close()
   }
 }

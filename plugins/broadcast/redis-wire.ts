@@ -2,7 +2,7 @@
  * What the Redis broker puts on the wire: the publish script (sequencing, history and PUBLISH in
  * one step, `lua/publish.lua`) and the batch message it announces to every instance.
  */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { readLua } from '../../lib/lua.js'
 import type { MatchEvent } from '../../schemas/events.js'
 import type { SequencedBatch } from './gate.js'
@@ -16,7 +16,7 @@ export interface PublishCommand {
 }
 
 /** Defines the publish script on `client` unless it already has it. */
-export function definePublish (client: Redis): asserts client is Redis & PublishCommand {
+export function definePublish (client: Redis | Cluster): asserts client is (Redis | Cluster) & PublishCommand {
   if (typeof (client as Partial<PublishCommand>).matchcastPublish !== 'function') client.defineCommand('matchcastPublish', { numberOfKeys: 2, lua: PUBLISH_LUA })
 }
 

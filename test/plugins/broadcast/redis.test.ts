@@ -96,8 +96,8 @@ t.test('a broker ignores malformed messages and channels it no longer watches; a
   const got: number[] = []
   a.subscribe('m1', (events) => got.push(...events.map((e) => e.seq)))
   await until(() => subscriber.status === 'ready')
-  subscriber.emit('message', `${prefix}:match:m1:events`, 'not json')
-  subscriber.emit('message', `${prefix}:match:m1:events`, '{"v":2}')
+  subscriber.emit('message', `${prefix}:match:{m1}:events`, 'not json')
+  subscriber.emit('message', `${prefix}:match:{m1}:events`, '{"v":2}')
   subscriber.emit('message', `${prefix}:match:nowhere:events`, '{}')
   t.same(warnings, ['matchcast: ignored a malformed broker message', 'matchcast: ignored a malformed broker message'])
   await b.publish('m1', [reported(1)])
@@ -110,7 +110,7 @@ t.test('a broker ignores malformed messages and channels it no longer watches; a
   await b.publish('m1', [reported(3)])
   const [fourth] = await b.publish('m1', [reported(4)])
   const { epoch } = await a.position('m1')
-  subscriber.emit('message', `${prefix}:match:m1:events`, JSON.stringify({ v: 1, node: 'elsewhere', epoch, seq: 4, events: [fourth] }))
+  subscriber.emit('message', `${prefix}:match:{m1}:events`, JSON.stringify({ v: 1, node: 'elsewhere', epoch, seq: 4, events: [fourth] }))
   await until(() => got.length === 4)
   subscriber.stream.resume()
   await b.publish('m1', [reported(5)])
@@ -142,7 +142,7 @@ t.test('a command connection that drops: publish rejects, the match starts a new
   await until(() => client.status === 'end')
   await t.rejects(broker.publish('m1', [reported(2)]), { code: 'MATCHCAST_ERR_BROKER_UNAVAILABLE' })
   // A batch with a gap arrives while history cannot be read: the gate goes stale.
-  subscriber.emit('message', `${prefix}:match:m1:events`, JSON.stringify({ v: 1, node: 'elsewhere', epoch: before.epoch, seq: 3, events: [] }))
+  subscriber.emit('message', `${prefix}:match:{m1}:events`, JSON.stringify({ v: 1, node: 'elsewhere', epoch: before.epoch, seq: 3, events: [] }))
   await until(() => logged.length === 1)
   t.same(logged, ['matchcast: Redis unreachable; match events cannot be sequenced, rooms resync when it answers'])
 
