@@ -10,7 +10,7 @@ import { parseOptions, type OptionsInput } from '../../lib/options.js'
 import { Batcher } from './batcher.js'
 import type { Broker, EventHandler, ResyncHandler, StreamPosition } from './broker.js'
 import { MemoryBroker } from './memory-broker.js'
-import { RedisBroker } from './redis-broker.js'
+import { RedisBroker, type BrokerHealth } from './redis-broker.js'
 
 export const DEFAULT_WINDOW_MS = 50
 export const DEFAULT_MAX_BATCH = 100
@@ -60,6 +60,8 @@ export interface MatchEvents {
   readonly stats: { readonly flushes: number, readonly events: number }
   /** Flushes every open window now; resolves when all flushes have been published. */
   flush (): Promise<void>
+  /** With Redis: the subscriber connections (one per cluster shard in use) and the pub/sub traffic; `undefined` in memory. */
+  health (): BrokerHealth | undefined
 }
 
 declare module '../../lib/namespace.js' {
@@ -106,6 +108,7 @@ export function createMatchEvents (broker: Broker, batching: BroadcastOptions['b
     position: (matchId) => broker.position(matchId),
     since: (matchId, afterSeq, epoch) => broker.since(matchId, afterSeq, epoch),
     flush: () => batcher.flushAll(),
+    health: () => broker instanceof RedisBroker ? broker.health() : undefined,
     stats
   }
 }

@@ -24,6 +24,14 @@ export interface KeyLifetimes {
   idleTtlMs: number
 }
 
+export interface BrokerHealth {
+  subscribers: SubscriberHealth[]
+  /** Watched channels not subscribed right now (their shard is being found or reconnected). */
+  pending: number
+  /** Pub/sub messages received since start; `own` and `unwatched` ones were not needed. */
+  messages: { received: number, own: number, unwatched: number }
+}
+
 export interface RedisBrokerOptions extends HistoryOptions, Partial<KeyLifetimes> {
   /** Command connection (shared), to one server or a cluster: runs the publish script and reads history. Not closed by the broker. */
   client: Redis | Cluster
@@ -79,6 +87,7 @@ export class RedisBroker implements Broker {
   readonly #lost = new Set<string>()
   /** Own messages start with this, so they are dropped without parsing. */
   readonly #self: string
+  readonly #traffic = { received: 0, own: 0, unwatched: 0 }
   /** Pending retry of the lost matches' new epochs. */
   #lostRetry: NodeJS.Timeout | undefined
   #healthy = true
@@ -126,9 +135,13 @@ export class RedisBroker implements Broker {
       historySize, historyAge, this.nodeId, this.#publish, lifetime, ...eventArgs)
   }
 
-  /** The subscriber connections (one per cluster shard in use) and the channels waiting for one. */
-  subscribers (): { subscribers: SubscriberHealth[], pending: number } {
-    return this.#listener.health()
+  /**
+   * The subscriber connections (one per cluster shard in use), the channels waiting for one, and
+   * the pub/sub messages received: in all, this instance's own (delivered from the script's reply
+   * already) and those of channels it no longer watches.
+   */
+  health (): BrokerHealth {
+    return { ...this.#listener.health(), messages: { ...this.#traffic } }
   }
 
   async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
@@ -213,9 +226,16 @@ export class RedisBroker implements Broker {
   }
 
   readonly #onMessage = (channel: string, message: string): void => {
-    if (message.startsWith(this.#self)) return
+    this.#traffic.received++
+    if (message.startsWith(this.#self)) {
+      this.#traffic.own++
+      return
+    }
     const matchId = this.#channels.get(channel)
-    if (matchId === undefined) return
+    if (matchId === undefined) {
+      this.#traffic.unwatched++
+      return
+    }
     let batch: SequencedBatch
     try {
       batch = parseBatch(message)

@@ -59,13 +59,15 @@ t.test('every key of a match is in its slot; events travel on its sharded channe
   for (const id of matches) b.subscribe(id, (events) => got.set(id, [...got.get(id) ?? [], ...events.map((e) => e.seq)]))
   // As a room does: the position read after subscribing is where delivery starts.
   await Promise.all(matches.map((id) => b.position(id)))
-  await until(() => b.subscribers().pending === 0, 5000)
-  const shards = new Set(b.subscribers().subscribers.map((s) => s.node))
+  await until(() => b.health().pending === 0, 5000)
+  const shards = new Set(b.health().subscribers.map((s) => s.node))
   t.equal(shards.size, 3, 'one subscriber connection per shard, each holding its matches')
-  t.same(b.subscribers().subscribers.map((s) => s.status), ['up', 'up', 'up'])
+  t.same(b.health().subscribers.map((s) => s.status), ['up', 'up', 'up'])
   for (const id of matches) await a.publish(id, [reported(1), reported(2)])
   await until(() => matches.every((id) => got.get(id)?.length === 2), 5000)
   t.same([...new Set(matches.map((id) => JSON.stringify(got.get(id))))], ['[1,2]'], 'every match: 1, 2')
+  t.same(b.health().messages, { received: 30, own: 0, unwatched: 0 }, 'B got each batch once, and nothing it did not need')
+  t.same(a.health(), { subscribers: [], pending: 0, messages: { received: 0, own: 0, unwatched: 0 } }, 'A watches nothing: no subscriber, no message')
   for (const id of matches.slice(0, 3)) {
     const keys = (await Promise.all(cluster.nodes.map(async (n) => await cluster.command(n.port, 'KEYS', `${prefix}:match:{${id}}*`).catch(() => []) as string[]))).flat()
     t.same(new Set(keys.map(keySlot)), new Set([keySlot(id)]), `${id}: stream and history in the slot of its id`)
