@@ -27,6 +27,15 @@ export interface SubscriberHealth {
   channels: number
 }
 
+/** What `RedisBroker.health()` tells: its listener's connections, and the pub/sub traffic. */
+export interface BrokerHealth {
+  subscribers: SubscriberHealth[]
+  /** Watched channels not subscribed right now (their shard is being found or reconnected). */
+  pending: number
+  /** Pub/sub messages received since start; `own` and `unwatched` ones were not needed. */
+  messages: { received: number, own: number, unwatched: number }
+}
+
 export interface ChannelListener {
   /** Subscribes to `channels` (idempotent): `subscribed` tells when each has taken effect. */
   add (channels: string[]): void

@@ -1,6 +1,6 @@
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import { parseSeed, seededMatch } from './seed.js'
-import type { IdempotencyBegin, MatchPatch, StoredResponse, Store } from './store.js'
+import type { IdempotencyBegin, IdempotencyPruning, MatchPatch, PruneResult, StoredResponse, Store } from './store.js'
 
 interface IdempotencyRecord {
   fingerprint: string
@@ -14,7 +14,7 @@ const clone = <T>(value: T): T => structuredClone(value)
  * A store held in this process's memory: single instance only, lost on restart. The default store
  * and the demo server's; `seed` has the shape of the demo seed JSON.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, IdempotencyPruning {
   readonly #tournaments = new Map<string, Tournament>()
   readonly #members = new Map<string, Member>()
   readonly #matches = new Map<string, Match>()
@@ -113,6 +113,21 @@ export class MemoryStore implements Store {
 
   async abandonIdempotent (scope: string, key: string) {
     this.#idempotency.delete(`${scope}\u0000${key}`)
+  }
+
+  async pruneIdempotent (ttlMs: number): Promise<PruneResult> {
+    const now = Date.now()
+    let deleted = 0
+    let oldest: number | undefined
+    for (const [id, record] of this.#idempotency) {
+      if (now - record.createdAt > ttlMs) {
+        this.#idempotency.delete(id)
+        deleted++
+      } else {
+        oldest = Math.min(oldest ?? record.createdAt, record.createdAt)
+      }
+    }
+    return { deleted, nextExpiryMs: oldest === undefined ? undefined : oldest + ttlMs - now }
   }
 
   async ping () {}

@@ -16,9 +16,9 @@ import pg from 'pg'
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import { InvalidOptionsError } from '../../lib/errors.js'
 import { toCertificate, toMatch, toPayout, type CertificateRow, type MatchRow, type PayoutRow } from './postgres-rows.js'
-import { MIGRATIONS, TABLES } from './postgres-schema.js'
+import { MIGRATIONS, TABLES, pruneSql, toPruneResult, type PruneRow } from './postgres-schema.js'
 import { parseSeed, seededMatch } from './seed.js'
-import type { IdempotencyBegin, MatchPatch, Store, StoredResponse } from './store.js'
+import type { IdempotencyBegin, IdempotencyPruning, MatchPatch, PruneResult, Store, StoredResponse } from './store.js'
 
 export const DEFAULT_SCHEMA = 'matchcast'
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -39,7 +39,7 @@ export interface PostgresStoreOptions {
 type Tables = Record<keyof typeof TABLES, string>
 type Queryable = Pick<pg.PoolClient, 'query'>
 
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, IdempotencyPruning {
   readonly schema: string
   readonly #pool: pg.Pool
   readonly #ownsPool: boolean
@@ -275,6 +275,10 @@ export class PostgresStore implements Store {
 
   async abandonIdempotent (scope: string, key: string): Promise<void> {
     await this.#query(`DELETE FROM ${this.#t.idempotency} WHERE scope = $1 AND key = $2`, [scope, key])
+  }
+
+  async pruneIdempotent (ttlMs: number): Promise<PruneResult> {
+    return toPruneResult((await this.#query<PruneRow>(pruneSql(this.#t.idempotency), [ttlMs]))[0]!)
   }
 
   async ping (): Promise<void> {

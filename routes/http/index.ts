@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { parseOptions, type OptionsInput } from '../../lib/options.js'
 import { matchcastOpenapi } from '../../plugins/openapi/index.js'
+import { IdempotencyPruner } from '../../plugins/store/idempotency.js'
 import { rateLimited } from '../../plugins/rate-limit/index.js'
 import { SHARED_SCHEMAS } from '../../schemas/http.js'
 import { routeContext } from './access.js'
@@ -35,7 +36,11 @@ const plugin: FastifyPluginAsync<OptionsInput<HttpRoutesOptions>> = async (app, 
   // matchcast-rate-limit: shared through Redis when configured, `rateLimit.http.*`). Explicit
   // limits give each route its own count (an empty config would share one per IP).
   const { max, timeWindowMs } = app.matchcast.limiter.options.http
-  const context = routeContext(app, options, { ...rateLimited({ max, timeWindowMs }), ...options.routeConfig })
+  // Expired idempotency keys are deleted when due, never on an idle schedule.
+  const pruner = new IdempotencyPruner(app.matchcast.store, options.idempotencyTtlMs,
+    (err) => app.log.error({ err }, 'matchcast: pruning expired idempotency keys failed'))
+  app.addHook('onClose', async () => pruner.close())
+  const context = routeContext(app, options, { ...rateLimited({ max, timeWindowMs }), ...options.routeConfig }, pruner)
   for (const resource of [matches, payouts, certificates, analytics, ops]) await app.register(resource, context)
 }
 

@@ -14,7 +14,7 @@ import { REPLAYED_HEADER } from './options.js'
 const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   const { store, payouts } = app.matchcast
-  const { options, secured, bearer, userOf, requireOrganizer, tournamentAsOrganizer } = ctx
+  const { options, secured, bearer, userOf, requireOrganizer, tournamentAsOrganizer, pruner } = ctx
 
   app.get('/tournaments/:tournamentId/payouts', {
     ...secured,
@@ -40,6 +40,7 @@ const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
     // A refusal (409) is an answer too: an idempotency key keeps it like a success.
     const work = (): Promise<StoredResponse> => answerOf(async () => ({ payout: await payouts.decide(payout, to, reason) }))
     const key = request.headers['idempotency-key'] as string | undefined
+    if (key !== undefined) pruner.touch()
     const response = key === undefined
       ? await work()
       : await runIdempotent(store, {

@@ -4,7 +4,7 @@
  */
 import type { Test } from 'tap'
 import type { Certificate, Payout, Seed } from '../../schemas/common.js'
-import type { Store } from '../../plugins/store/store.js'
+import { canPrune, type Store } from '../../plugins/store/store.js'
 
 export type StoreFactory = (t: Test, seed: Seed) => Promise<Store>
 
@@ -286,6 +286,23 @@ export function storeSuite (t: Test, factory: StoreFactory): void {
     await new Promise((resolve) => setTimeout(resolve, 30))
     t.same(await store.beginIdempotent('u-org', 'k', 'f2', 10), { state: 'started' })
     t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000), { state: 'in_flight' }, 'the new claim replaced the old record')
+  })
+
+  t.test('idempotency: pruning deletes the records past the TTL, keeps the others, and tells when the next expires', async (t) => {
+    const store = await fresh(t)
+    if (!canPrune(store)) return t.fail('the store cannot prune')
+    t.same(await store.pruneIdempotent(1000), { deleted: 0, nextExpiryMs: undefined }, 'nothing to prune')
+    await store.beginIdempotent('u-org', 'old', 'f', 60_000)
+    await store.finishIdempotent('u-org', 'old', { statusCode: 200, body: {} })
+    await store.beginIdempotent('u-a', 'old-in-flight', 'f', 60_000)
+    // A real wait: the TTL is measured by the store's own clock (the database's, for PostgreSQL).
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await store.beginIdempotent('u-org', 'new', 'f', 60_000)
+    const pruned = await store.pruneIdempotent(250)
+    t.equal(pruned.deleted, 2, 'the two records older than 250 ms, finished or not')
+    t.ok(pruned.nextExpiryMs !== undefined && pruned.nextExpiryMs > 100 && pruned.nextExpiryMs <= 250, `the new one expires in ${pruned.nextExpiryMs} ms`)
+    t.same(await store.beginIdempotent('u-org', 'new', 'f', 60_000), { state: 'in_flight' }, 'the fresh record is kept')
+    t.same(await store.beginIdempotent('u-org', 'old', 'f2', 60_000), { state: 'started' }, 'a pruned key starts afresh')
   })
 
   t.test('idempotency race: of 50 concurrent begins with one key, exactly one starts', async (t) => {

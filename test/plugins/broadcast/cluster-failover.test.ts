@@ -82,7 +82,7 @@ async function stream (t: Test, ids: string[]): Promise<Stream> {
   const logs = { level: 'error' }
   const nodes: TestApp[] = []
   for (let i = 0; i < 3; i++) nodes.push(await startApp(t, { redis: { cluster: cluster.startupNodes }, keyPrefix, store }, seed(ids), { logger: logs }))
-  const trackers = []
+  const trackers: Tracker[] = []
   for (const { wsUrl } of nodes) {
     const c = client(t, wsUrl, '/ws/tournaments/t1', as('u-fan'))
     await c.opened

@@ -103,7 +103,7 @@ t.test('per-user connection and message limits hold across instances', async (t)
 })
 
 t.test('/readyz reports the cluster (every slot served) and each shard subscriber', async (t) => {
-  const [{ app, wsUrl }] = await instances(t, 1)
+  const { app, wsUrl } = (await instances(t, 1))[0]!
   const room = client(t, wsUrl, '/ws/tournaments/t1', as('u-fan'))
   await room.next(WAIT)
   await until(() => app.matchcast.events.health()!.pending === 0, WAIT)
