@@ -250,6 +250,8 @@ export class RedisBroker implements Broker {
    * starts a new epoch and those clients get a resync snapshot with the real sequence.
    */
   async position (matchId: string): Promise<StreamPosition> {
+    // A watched match: read after its gate's starting point, never before it.
+    await this.#gates.get(matchId)?.started()
     try {
       return await this.#position(matchId)
     } catch (err) {

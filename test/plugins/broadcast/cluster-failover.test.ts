@@ -94,10 +94,10 @@ async function stream (t: Test, ids: string[]): Promise<Stream> {
     trackers,
     ids,
     run () {
-      let running = true
+      const state = { running: true }
       let emitted = 0
       const loop = (async () => {
-        for (let round = 0; running; round++) {
+        for (let round = 0; state.running; round++) {
           const { app } = nodes[round % nodes.length]!
           for (const id of ids) app.matchcast.events.emit(id, reported(round))
           emitted += ids.length
@@ -107,7 +107,7 @@ async function stream (t: Test, ids: string[]): Promise<Stream> {
       })()
       return {
         async stop () {
-          running = false
+          state.running = false
           await loop
           return emitted
         }
