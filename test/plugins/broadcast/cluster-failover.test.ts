@@ -8,10 +8,10 @@
 import t, { type Test } from 'tap'
 import { keySlot } from '../../../lib/key-slot.js'
 import { memoryStore, type Seed } from '../../../index.js'
-import { as, client, startApp, until, type Client, type TestApp } from '../../helper.js'
+import { as, client, startApp, until, type TestApp } from '../../helper.js'
 import { uniquePrefix } from '../../redis.js'
 import { startCluster } from '../../redis-cluster.js'
-import { eventsIn, reported, type Frame } from './fixtures.js'
+import { Tracker, reported } from './fixtures.js'
 
 const WAIT = 20_000
 const cluster = await startCluster(t)
@@ -21,50 +21,6 @@ function seed (ids: string[]): Seed {
     tournaments: [{ id: 't1', name: 'Cup' }],
     members: ['u-a', 'u-b', 'u-fan'].map((userId) => ({ tournamentId: 't1', userId, role: userId === 'u-fan' ? 'spectator' as const : 'participant' as const })),
     matches: ids.map((id) => ({ id, tournamentId: 't1', participants: ['u-a', 'u-b'], state: 'live' as const }))
-  }
-}
-
-/** What one tournament-room client saw, per match: gaps and duplicates must stay 0. */
-class Tracker {
-  readonly last = new Map<string, number>()
-  delivered = 0
-  gaps = 0
-  duplicates = 0
-  resyncs = 0
-  #stopped = false
-  readonly done: Promise<void>
-
-  constructor (readonly c: Client) {
-    this.done = this.#read()
-  }
-
-  async #read (): Promise<void> {
-    while (!this.#stopped) {
-      let frame: Frame
-      try {
-        frame = await this.c.next<Frame>(200)
-      } catch {
-        continue
-      }
-      if (frame.type === 'snapshot') {
-        if (frame.resync === true) this.resyncs++
-        for (const [id, seq] of Object.entries(frame.seqs as Record<string, number>)) this.last.set(id, seq)
-        continue
-      }
-      for (const event of eventsIn(frame)) {
-        const id = (event as unknown as Frame).matchId as string
-        const last = this.last.get(id)!
-        if (event.seq <= last) this.duplicates++
-        else if (event.seq !== last + 1) this.gaps++
-        this.delivered++
-        this.last.set(id, Math.max(last, event.seq))
-      }
-    }
-  }
-
-  async stop (): Promise<void> {
-    this.#stopped = true
-    await this.done
   }
 }
 
