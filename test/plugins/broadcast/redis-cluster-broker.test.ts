@@ -25,8 +25,10 @@ async function connect (t: Test): Promise<Cluster> {
   return client
 }
 
+/** The subscriber connections the brokers of this file opened, newest last. */
+const connections: Redis[] = []
+
 function broker (t: Test, client: Cluster, prefix: string, setup: Partial<ConstructorParameters<typeof RedisBroker>[0]> = {}): RedisBroker {
-  const connections: Redis[] = []
   const b = new RedisBroker({
     historySize: 100,
     historyTtlMs: 60_000,
@@ -93,4 +95,32 @@ t.test('a cluster broker needs a subscriber per node; a single-server one a conn
   t.throws(() => new RedisBroker({ historySize: 1, historyTtlMs: 1, client, subscriber: new Redis({ lazyConnect: true }), prefix: 'x', log: quiet }), /pass subscriber as \(node\) => Redis/)
   const single = new Redis({ lazyConnect: true })
   t.throws(() => new RedisBroker({ historySize: 1, historyTtlMs: 1, client: single, subscriber: () => single, prefix: 'x', log: quiet }), /pass subscriber as a Redis client/)
+})
+
+t.test("a shard's subscriptions ended by the server (MOVED, slot migrated): its channels subscribe again, the gap comes from history", async (t) => {
+  const client = await connect(t)
+  const prefix = uniquePrefix()
+  const a = broker(t, client, prefix)
+  const b = broker(t, client, prefix)
+  const got: number[] = []
+  let resyncs = 0
+  const opened = connections.length
+  b.subscribe('m1', (events) => got.push(...events.map((e) => e.seq)), () => resyncs++)
+  await b.position('m1')
+  await until(() => b.health().pending === 0, 5000)
+  const conn = connections[opened]!
+  await a.publish('m1', [reported(1)])
+  await until(() => got.length === 1, 5000)
+  // As after a migration: the server dropped the subscription (ioredis reports it as `moved`).
+  await conn.sunsubscribe()
+  conn.emit('moved')
+  await a.publish('m1', [reported(2)])
+  await until(() => b.health().pending === 0 && got.length === 2, 5000)
+  await a.publish('m1', [reported(3)])
+  await until(() => got.length === 3, 5000)
+  t.same(got, [1, 2, 3], 'contiguous: 2 came from history')
+  t.equal(resyncs, 0)
+  await b.close()
+  conn.emit('moved')
+  t.pass('a late notice after close is ignored')
 })
