@@ -31,6 +31,12 @@ export interface MatchcastOptions {
   store?: Store
   /** PostgreSQL instead of `store`: a `postgres://` URL (its pool is ended on close) or a `pg.Pool` of yours (left open). */
   database?: string | pg.Pool
+  /**
+   * How long a store call on a request or admission path may take; one that has not answered by
+   * then fails with `MATCHCAST_ERR_STORE_TIMEOUT`: HTTP 503, or close 1011 while admitting a room
+   * connection. @default 5000
+   */
+  storeTimeoutMs?: number
   /** Redis URL or ioredis client: rooms, sequences and limits are then shared by every instance. @default unset (single instance, in memory) */
   redis?: RedisOptions['redis']
   /** Prefix of every Redis key and channel. @default 'matchcast' */
@@ -67,6 +73,7 @@ const TopLevel = Type.Object({
   transportMaxPayloadBytes: Type.Optional(Type.Unknown()),
   certificates: Type.Optional(Type.Unknown()),
   database: Type.Optional(Type.Unknown()),
+  storeTimeoutMs: Type.Optional(Type.Unknown()),
   http: Type.Optional(Type.Unknown())
 }, { additionalProperties: false })
 
@@ -79,7 +86,8 @@ const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
   }
   await app.register(matchcastStore, {
     ...(options.store !== undefined && { store: options.store }),
-    ...(options.database !== undefined && { database: options.database })
+    ...(options.database !== undefined && { database: options.database }),
+    ...(options.storeTimeoutMs !== undefined && { timeoutMs: options.storeTimeoutMs })
   })
   await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {} })
   await app.register(matchcastRateLimit, options.rateLimit ?? {})

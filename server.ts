@@ -8,11 +8,19 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import matchcast, { memoryStore, postgresStore, type MatchcastOptions, type Seed } from './index.js'
 
 export const DEV_SECRET = 'matchcast-dev-secret-change-me'
+/** A socket silent this long is closed (Fastify `connectionTimeout`; `ws` lifts it once upgraded). */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000
+/** A request not fully received by then is answered 408 (Fastify `requestTimeout`; slow senders). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 export const DEMO_SEED_PATH = fileURLToPath(new URL('./demo/seed.json', import.meta.url))
 
 export interface DemoConfig {
   port: number
   host: string
+  /** Fastify `connectionTimeout` (`MATCHCAST_CONNECTION_TIMEOUT_MS`); 0 = none. @default 10000 */
+  connectionTimeoutMs: number
+  /** Fastify `requestTimeout` (`MATCHCAST_REQUEST_TIMEOUT_MS`); 0 = none. @default 30000 */
+  requestTimeoutMs: number
   /** The JWT secret was not set and the dev default is in use. */
   devSecret: boolean
   /** The demo seed is in use (tokens are printed for its users). */
@@ -39,6 +47,13 @@ function integer (env: Env, name: string): number | undefined {
   if (value === undefined) return undefined
   if (!/^-?\d+$/.test(value)) throw new Error(`${name}: expected an integer, got ${JSON.stringify(value)}`)
   return Number(value)
+}
+
+/** A duration for the server: an integer, 0 (none) or more. */
+function milliseconds (env: Env, name: string): number | undefined {
+  const value = integer(env, name)
+  if (value !== undefined && value < 0) throw new Error(`${name}: expected 0 or more, got ${value}`)
+  return value
 }
 
 function number (env: Env, name: string): number | undefined {
@@ -91,6 +106,7 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_MAX_PAYLOAD_BYTES: [['rateLimit', 'maxPayloadBytes'], integer],
   MATCHCAST_UPGRADES_PER_IP: [['rateLimit', 'upgradesPerIp'], integer],
   MATCHCAST_UPGRADE_WINDOW_MS: [['rateLimit', 'upgradeWindowMs'], integer],
+  MATCHCAST_MAX_CONNECTIONS_PER_IP: [['rateLimit', 'maxConnectionsPerIp'], integer],
   MATCHCAST_CONNECTION_TTL_MS: [['rateLimit', 'connectionTtlMs'], integer],
   MATCHCAST_REDIS_TIMEOUT_MS: [['rateLimit', 'redisTimeoutMs'], integer],
   MATCHCAST_REDIS_PROBE_INTERVAL_MS: [['rateLimit', 'redisProbeIntervalMs'], integer],
@@ -102,6 +118,7 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_BACKPRESSURE_GRACE_MS: [['backpressure', 'graceMs'], integer],
   MATCHCAST_CLOSE_GRACE_MS: [['closeGraceMs'], integer],
   MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: [['transportMaxPayloadBytes'], integer],
+  MATCHCAST_STORE_TIMEOUT_MS: [['storeTimeoutMs'], integer],
   MATCHCAST_IDEMPOTENCY_TTL_MS: [['http', 'idempotencyTtlMs'], integer],
   MATCHCAST_READINESS_TIMEOUT_MS: [['http', 'readinessTimeoutMs'], integer],
   MATCHCAST_DOCS: [['http', 'docs'], boolean]
@@ -111,6 +128,8 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
 export function loadConfig (env: Env): DemoConfig {
   const port = integer(env, 'PORT') ?? 3000
   if (port < 0 || port > 65535) throw new Error(`PORT: expected 0-65535, got ${port}`)
+  const connectionTimeoutMs = milliseconds(env, 'MATCHCAST_CONNECTION_TIMEOUT_MS') ?? DEFAULT_CONNECTION_TIMEOUT_MS
+  const requestTimeoutMs = milliseconds(env, 'MATCHCAST_REQUEST_TIMEOUT_MS') ?? DEFAULT_REQUEST_TIMEOUT_MS
   const secret = read(env, 'MATCHCAST_JWT_SECRET')
   const seedPath = read(env, 'MATCHCAST_SEED')
   let seed: Seed
@@ -148,6 +167,8 @@ export function loadConfig (env: Env): DemoConfig {
     ...(read(env, 'MATCHCAST_DATABASE_SCHEMA') !== undefined && { databaseSchema: read(env, 'MATCHCAST_DATABASE_SCHEMA') }),
     port,
     host: read(env, 'HOST') ?? '127.0.0.1',
+    connectionTimeoutMs,
+    requestTimeoutMs,
     devSecret: secret === undefined,
     demoSeed: seedPath === undefined,
     seed,
@@ -162,6 +183,8 @@ function variableFor (message: string): string | undefined {
   const entry = Object.entries(ENV_OPTIONS).find(([, [path]]) => new RegExp(`(^|[ .])${path.join('\\.')}:`).test(message))
   if (entry !== undefined) return entry[0]
   if (message.includes('database.schema')) return 'MATCHCAST_DATABASE_SCHEMA'
+  // The store plugin names its option `store.timeoutMs` (the umbrella's `storeTimeoutMs`).
+  if (message.includes('store.timeoutMs')) return 'MATCHCAST_STORE_TIMEOUT_MS'
   if (message.includes('seed')) return 'MATCHCAST_SEED'
   if (message.includes('certificates.')) return 'MATCHCAST_CERTIFICATE_KEY_FILE'
   return undefined
@@ -169,7 +192,12 @@ function variableFor (message: string): string | undefined {
 
 /** Builds (but does not start) the demo app; a bad option fails naming its variable. */
 export async function createServer (config: DemoConfig): Promise<FastifyInstance> {
-  const app = Fastify({ logger: { level: config.logLevel } })
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    // Sockets that never complete a request or an upgrade must not hold file descriptors for long.
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.requestTimeoutMs
+  })
   try {
     const store = config.databaseUrl === undefined
       ? memoryStore(config.seed)

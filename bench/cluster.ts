@@ -75,7 +75,7 @@ async function run (shape: Shape, backend: string, redis: string | { cluster: Ar
   const total = shape.matches * shape.socketsPerMatch
   const sentAt = new Map<string, number>()
   const latencies: number[] = []
-  let received = 0
+  const count = { received: 0 }
   const sockets: WebSocket[] = new Array(total)
   // Socket i watches match i % matches on instance i % 2: every match is watched on both instances.
   await pool(Array.from({ length: total }, (_, i) => i), 50, async (i) => {
@@ -86,7 +86,7 @@ async function run (shape: Shape, backend: string, redis: string | { cluster: Ar
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString()) as { type: string, matchId: string, data?: { scores: { p1: number } }, events?: Array<{ data: { scores: { p1: number } } }> }
       for (const e of frame.type === 'batch' ? frame.events! : [frame]) {
-        received++
+        count.received++
         const sent = sentAt.get(`${frame.matchId}:${e.data!.scores.p1}`)
         if (sent !== undefined) latencies.push(performance.now() - sent)
       }
@@ -105,7 +105,7 @@ async function run (shape: Shape, backend: string, redis: string | { cluster: Ar
   }
   const expected = shape.events * total
   const deadline = Date.now() + 60_000
-  while (received < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+  while (count.received < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
   const elapsed = (performance.now() - started) / 1000
   const after = await cpu(primaries)
   const messages = apps.map((app) => app.matchcast.events.health()!.messages)
@@ -114,7 +114,7 @@ async function run (shape: Shape, backend: string, redis: string | { cluster: Ar
   return {
     scenario: shape.name,
     backend,
-    deliveriesPerSecond: Math.round(received / elapsed),
+    deliveriesPerSecond: Math.round(count.received / elapsed),
     latencyMs: summarize(latencies),
     cpuByPrimary: Object.fromEntries(primaries.map((p) => [p, Math.round((after[p]! - before[p]!) * 1000) / 1000])),
     messages

@@ -111,8 +111,8 @@ async function benchMatchcast (shape: Shape, redis?: string): Promise<FanoutResu
     ...(redis !== undefined && { redis }),
     batching: { windowMs: 0 },
     heartbeat: { intervalMs: 0 },
-    // Every bench socket comes from 127.0.0.1: the per-IP upgrade limit would refuse most of them.
-    rateLimit: { maxConnectionsPerUser: 10, upgradesPerIp: 0 }
+    // Every bench socket comes from 127.0.0.1: the per-IP limits would refuse most of them.
+    rateLimit: { maxConnectionsPerUser: 10, upgradesPerIp: 0, maxConnectionsPerIp: 0 }
   })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }

@@ -15,8 +15,8 @@ await app.register(matchcast, {
     matches: Array.from({ length: 10 }, (_, i) => ({ id: `m${i}`, tournamentId: 't', participants: ['p1', 'p2'], state: 'live' as const }))
   }),
   heartbeat: { intervalMs: 0 },
-  // Every bench socket comes from 127.0.0.1: the per-IP upgrade limit would refuse most of them.
-  rateLimit: { upgradesPerIp: 0 }
+  // Every bench socket comes from 127.0.0.1: the per-IP limits would refuse most of them.
+  rateLimit: { upgradesPerIp: 0, maxConnectionsPerIp: 0 }
 })
 await app.listen({ port: 0, host: '127.0.0.1' })
 const { port } = app.server.address() as { port: number }

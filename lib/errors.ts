@@ -16,6 +16,12 @@ export const ConflictError = createError('MATCHCAST_ERR_CONFLICT', '%s', 409)
 export const BadRequestError = createError('MATCHCAST_ERR_BAD_REQUEST', '%s', 400)
 /** The broker's backend (Redis) did not answer: match events could not be sequenced. */
 export const BrokerUnavailableError = createError('MATCHCAST_ERR_BROKER_UNAVAILABLE', '%s', 503)
+/**
+ * A store call did not settle within `storeTimeoutMs`. `pending` is the call, still running: a
+ * write that timed out may yet apply.
+ */
+export const StoreTimeoutError = createError('MATCHCAST_ERR_STORE_TIMEOUT', '%s', 503)
+export type StoreTimeout = InstanceType<typeof StoreTimeoutError> & { readonly pending: Promise<unknown> }
 /** Too many requests (HTTP side routes) or WebSocket upgrade attempts from one address. */
 export const RateLimitedError = createError('MATCHCAST_ERR_RATE_LIMITED', '%s', 429)
 /** A request that failed its schema; the message names the field, e.g. `body/scores/u-a must be >= 0`. */

@@ -19,7 +19,9 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['a store that is not a store', { store: { getMatch: 1 } }, /store: must implement the Store interface/],
   ['a bad seed', { store: 'seed' }, /store: must implement/],
   ['a bad certificate key', { certificates: { privateKey: 'x' } }, /certificates\.privateKey: not a PEM private key/],
-  ['an unknown history option', { history: { depth: 1 } }, /history\.depth: unknown option/]
+  ['an unknown history option', { history: { depth: 1 } }, /history\.depth: unknown option/],
+  ['a zero store timeout', { storeTimeoutMs: 0 }, /store\.timeoutMs: must be >= 1/],
+  ['a fractional store timeout', { storeTimeoutMs: 2.5 }, /store\.timeoutMs: must be integer/]
 ]
 
 for (const [name, options, message] of cases) {

@@ -39,3 +39,25 @@ export async function pgStore (t: TapLike, seed?: Partial<Seed>, schema = unique
   await store.ready()
   return store
 }
+
+export interface Stall {
+  /** Ends the locking transaction: whatever waited on the tables goes on. Idempotent. */
+  release (): Promise<void>
+}
+
+/**
+ * Stalls the store's PostgreSQL for real: another session locks the schema's `tables` in `mode`
+ * until `release()` (or teardown). `ACCESS EXCLUSIVE` blocks every query on them; `EXCLUSIVE`
+ * lets plain reads through and blocks writes.
+ */
+export async function stall (t: TapLike, schema: string, mode: 'ACCESS EXCLUSIVE' | 'EXCLUSIVE',
+  tables = ['tournaments', 'members', 'matches', 'certificates', 'payouts']): Promise<Stall> {
+  const locker = new pg.Client({ connectionString: DATABASE_URL })
+  await locker.connect()
+  await locker.query('BEGIN')
+  await locker.query(`LOCK TABLE ${tables.map((name) => `"${schema}".${name}`).join(', ')} IN ${mode} MODE`)
+  let released: Promise<void> | undefined
+  const release = () => (released ??= locker.query('ROLLBACK').then(() => locker.end()))
+  t.teardown(release)
+  return { release }
+}

@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'matchcast-server-'))
 
 t.test('defaults: port 3000 on 127.0.0.1, dev secret, demo seed', async (t) => {
   const config = loadConfig({})
-  t.match(config, { port: 3000, host: '127.0.0.1', devSecret: true, demoSeed: true, logLevel: 'info', options: { auth: { secret: DEV_SECRET } } })
+  t.match(config, { port: 3000, host: '127.0.0.1', connectionTimeoutMs: 10_000, requestTimeoutMs: 30_000, devSecret: true, demoSeed: true, logLevel: 'info', options: { auth: { secret: DEV_SECRET } } })
   t.equal(config.seed.tournaments[0]!.name, 'Spring Cup')
 })
 
@@ -45,6 +45,9 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_KEY_PREFIX: 'demo',
     MATCHCAST_UPGRADES_PER_IP: '900',
     MATCHCAST_UPGRADE_WINDOW_MS: '30000',
+    MATCHCAST_MAX_CONNECTIONS_PER_IP: '50',
+    MATCHCAST_CONNECTION_TIMEOUT_MS: '5000',
+    MATCHCAST_REQUEST_TIMEOUT_MS: '0',
     MATCHCAST_CONNECTION_TTL_MS: '60000',
     MATCHCAST_REDIS_TIMEOUT_MS: '150',
     MATCHCAST_REDIS_PROBE_INTERVAL_MS: '500',
@@ -56,11 +59,14 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: '65536',
     MATCHCAST_IDEMPOTENCY_TTL_MS: '1000',
     MATCHCAST_READINESS_TIMEOUT_MS: '500',
+    MATCHCAST_STORE_TIMEOUT_MS: '700',
     MATCHCAST_DOCS: 'false'
   })
   t.match(config, {
     port: 0,
     host: '::1',
+    connectionTimeoutMs: 5000,
+    requestTimeoutMs: 0,
     devSecret: false,
     demoSeed: false,
     logLevel: 'warn',
@@ -78,6 +84,7 @@ t.test('every variable maps onto its option', async (t) => {
         maxPayloadBytes: 1024,
         upgradesPerIp: 900,
         upgradeWindowMs: 30000,
+        maxConnectionsPerIp: 50,
         connectionTtlMs: 60000,
         redisTimeoutMs: 150,
         redisProbeIntervalMs: 500,
@@ -89,6 +96,7 @@ t.test('every variable maps onto its option', async (t) => {
       heartbeat: { intervalMs: 0 },
       allowedOrigins: ['https://a.example', 'https://b.example'],
       closeGraceMs: 100,
+      storeTimeoutMs: 700,
       certificates: { privateKey: /BEGIN PRIVATE KEY/ }
     }
   })
@@ -113,7 +121,9 @@ t.test('a bad value stops the start with a message naming the variable', async (
     [{ MATCHCAST_REDIS_CLUSTER_NODES: ' , ' }, /^MATCHCAST_REDIS_CLUSTER_NODES: expected a comma list of host:port, got none/],
     [{ MATCHCAST_REDIS_CLUSTER_NODES: '127.0.0.1' }, /^MATCHCAST_REDIS_CLUSTER_NODES: expected a comma list of host:port, got "127.0.0.1"/],
     [{ MATCHCAST_REDIS_CLUSTER_NODES: 'a:7000,b:99999' }, /^MATCHCAST_REDIS_CLUSTER_NODES: expected a comma list of host:port, got "b:99999"/],
-    [{ MATCHCAST_REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://a' }, /^MATCHCAST_REDIS_CLUSTER_NODES: set either it .* or REDIS_URL/]
+    [{ MATCHCAST_REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://a' }, /^MATCHCAST_REDIS_CLUSTER_NODES: set either it .* or REDIS_URL/],
+    [{ MATCHCAST_CONNECTION_TIMEOUT_MS: '-1' }, /^MATCHCAST_CONNECTION_TIMEOUT_MS: expected 0 or more, got -1/],
+    [{ MATCHCAST_REQUEST_TIMEOUT_MS: '30s' }, /^MATCHCAST_REQUEST_TIMEOUT_MS: expected an integer/]
   ]
   for (const [env, message] of bad) t.throws(() => loadConfig(env), { message })
 })
@@ -133,11 +143,20 @@ t.test('an out-of-range value fails at registration, still naming the variable',
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: .*redis: must be a redis:\/\//],
     [{ MATCHCAST_HISTORY_FINISHED_TTL_MS: '-1' }, /^MATCHCAST_HISTORY_FINISHED_TTL_MS: .*history\.finishedTtlMs/],
     [{ MATCHCAST_HTTP_RATE_MAX: '0' }, /^MATCHCAST_HTTP_RATE_MAX: .*rateLimit\.http\.max/],
-    [{ MATCHCAST_BACKPRESSURE_HARD_LIMIT: '0' }, /^MATCHCAST_BACKPRESSURE_HARD_LIMIT: /]
+    [{ MATCHCAST_BACKPRESSURE_HARD_LIMIT: '0' }, /^MATCHCAST_BACKPRESSURE_HARD_LIMIT: /],
+    [{ MATCHCAST_STORE_TIMEOUT_MS: '0' }, /^MATCHCAST_STORE_TIMEOUT_MS: .*store\.timeoutMs: must be >= 1/],
+    [{ MATCHCAST_MAX_CONNECTIONS_PER_IP: '-1' }, /^MATCHCAST_MAX_CONNECTIONS_PER_IP: .*rateLimit\.maxConnectionsPerIp: must be >= 0/]
   ]
   for (const [env, message] of bad) {
     await t.rejects(createServer(loadConfig(env)), { message })
   }
+})
+
+t.test('the server timeouts are set on the demo server\'s HTTP server', async (t) => {
+  const app = await createServer(loadConfig({ MATCHCAST_CONNECTION_TIMEOUT_MS: '1234', MATCHCAST_REQUEST_TIMEOUT_MS: '4321', MATCHCAST_LOG_LEVEL: 'silent' }))
+  t.teardown(() => app.close())
+  t.equal(app.server.timeout, 1234)
+  t.equal(app.server.requestTimeout, 4321)
 })
 
 t.test('an error that no variable explains keeps its own message', async (t) => {

@@ -128,7 +128,8 @@ const plugin: FastifyPluginAsync<OptionsInput<BroadcastOptions>> = async (app, r
       // One server: one subscriber connection. A cluster: one per shard, opened as channels need them.
       subscriber: redis.cluster ? (node) => redis.duplicate(node) : redis.duplicate(),
       prefix: redis.prefix,
-      log: app.log
+      log: app.log,
+      readTimeoutMs: redis.commandTimeoutMs
     })
   // Registered the other way round, this instance would silently keep its rooms to itself.
   app.addHook('onReady', async () => {

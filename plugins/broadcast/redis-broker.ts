@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto'
 import { Cluster, type Redis } from 'ioredis'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
-import type { NodeAddress } from '../redis/index.js'
+import { within } from '../../lib/timeout.js'
+import { DEFAULT_COMMAND_TIMEOUT_MS, type NodeAddress } from '../redis/index.js'
 import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
-import { PlainListener, type BrokerHealth, type ChannelListener, type ListenerHooks } from './redis-listener.js'
+import type { BrokerHealth, ChannelListener, ListenerHooks } from './redis-listener.js'
 import { LostMatches, OutageLog, type BrokerLog } from './redis-outage.js'
 import { MatchStreams, type KeyLifetimes } from './redis-stream.js'
 import { parseBatch, type PublishReply } from './redis-wire.js'
-import { ShardListener } from './shard-listener.js'
+import { createListener } from './shard-listener.js'
 
 export interface RedisBrokerOptions extends HistoryOptions, Partial<KeyLifetimes> {
   /** Command connection (shared), to one server or a cluster: runs the publish script and reads history. Not closed by the broker. */
@@ -22,17 +23,20 @@ export interface RedisBrokerOptions extends HistoryOptions, Partial<KeyLifetimes
   /** Prefix of every key and channel: `${prefix}:match:{matchId}…`. */
   prefix: string
   log: BrokerLog
+  /**
+   * How long `position` and `since` (read while admitting a room connection) wait for Redis before
+   * treating it as unreachable, also on a client without a command timeout. @default 500
+   */
+  readTimeoutMs?: number
   now?: () => number
 }
 
 /**
  * A broker over Redis (one server or a cluster): several instances share sequences, history and rooms.
  *
- * - Sequencing, history and the PUBLISH happen in one Lua script (`redis-stream.ts`), so a seq is
- *   never assigned without being recorded and announced. On a cluster every key of a match is in
- *   one slot, and the channel is a sharded one (SPUBLISH / SSUBSCRIBE, one connection per shard).
- * - Keys expire: `finishedTtlMs` after a terminal event, `idleTtlMs` after any other; a match read
- *   or resumed after that starts a new epoch (resync, never an error).
+ * - Sequencing, history and the publish happen in one Lua script (`redis-stream.ts`: keys, their
+ *   lifetimes, the epoch fence); on a cluster every key of a match is in one slot, and its channel
+ *   is sharded (`shard-listener.ts`: SSUBSCRIBE, one connection per shard).
  * - Pub/sub is at-most-once and arrives on another connection than a publish's reply. Each watched
  *   match therefore has a `SequenceGate` that orders what arrives from both, fills gaps from
  *   history and resyncs subscribers when it cannot. A node's own batches are delivered from the
@@ -54,6 +58,7 @@ export class RedisBroker implements Broker {
   readonly #streams: MatchStreams
   readonly #listener: ChannelListener
   readonly #log: BrokerLog
+  readonly #readTimeoutMs: number
   readonly #local = new LocalSubscribers()
   readonly #gates = new Map<string, SequenceGate>()
   /** Channel → match id, for the matches this node watches. */
@@ -82,15 +87,10 @@ export class RedisBroker implements Broker {
     })
     this.#log = options.log
     this.#outage = new OutageLog(options.log)
+    this.#readTimeoutMs = options.readTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
     this.#self = `{"v":1,"node":"${this.nodeId}"`
     const hooks: ListenerHooks = { message: this.#onMessage, subscribed: this.#onSubscribed, lost: this.#onLost, error: this.#down }
-    if (client instanceof Cluster) {
-      if (typeof subscriber !== 'function') throw new TypeError('a cluster broker opens one subscriber per shard: pass subscriber as (node) => Redis')
-      this.#listener = new ShardListener(client, subscriber, hooks)
-    } else {
-      if (typeof subscriber === 'function') throw new TypeError('a broker on one Redis server listens on one connection: pass subscriber as a Redis client')
-      this.#listener = new PlainListener(subscriber, hooks)
-    }
+    this.#listener = createListener(client, subscriber, hooks)
     this.#client.on('ready', this.#onReady)
     this.#client.on('close', this.#onConnectionLost)
   }
@@ -198,9 +198,8 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * A connection to Redis dropped (the subscriber's tells every instance, publishing or not): the
-   * outage is logged once, and resync notices wait for the recovery, so a room that watches many
-   * matches gets them together.
+   * The command connection dropped: the outage is logged once, and resync notices wait for the
+   * recovery, so a room that watches many matches gets them together.
    */
   readonly #onConnectionLost = (): void => {
     this.#down(new Error('connection to Redis lost'))
@@ -253,12 +252,17 @@ export class RedisBroker implements Broker {
     // A watched match: read after its gate's starting point, never before it.
     await this.#gates.get(matchId)?.started()
     try {
-      return await this.#position(matchId)
+      return await this.#bounded(this.#position(matchId))
     } catch (err) {
       this.#lost.add(matchId)
       this.#down(err)
       return { epoch: UNAVAILABLE_EPOCH, seq: 0 }
     }
+  }
+
+  /** A read that does not answer within `readTimeoutMs` counts as Redis being unreachable. */
+  #bounded<T> (read: Promise<T>): Promise<T> {
+    return within(this.#readTimeoutMs, read, () => new Error(`Redis did not answer within ${this.#readTimeoutMs} ms`))
   }
 
   async #position (matchId: string): Promise<StreamPosition> {
@@ -271,7 +275,7 @@ export class RedisBroker implements Broker {
 
   async since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
     try {
-      return await this.#streams.since(matchId, afterSeq, epoch)
+      return await this.#bounded(this.#streams.since(matchId, afterSeq, epoch))
     } catch (err) {
       // History cannot be read: the client cannot resume, it resyncs from a snapshot instead.
       this.#down(err)

@@ -7,10 +7,10 @@
  * served and report them `subscribed` once the server confirmed it. Until a slot is served again
  * it retries with a short back-off; with nothing to do it keeps no timer.
  */
-import type { Cluster, Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import { keySlot } from '../../lib/key-slot.js'
 import type { NodeAddress } from '../redis/index.js'
-import type { ChannelListener, ListenerHooks, SubscriberHealth } from './redis-listener.js'
+import { PlainListener, type ChannelListener, type ListenerHooks, type SubscriberHealth } from './redis-listener.js'
 
 const RETRY_MIN_MS = 50
 const RETRY_MAX_MS = 1000
@@ -206,4 +206,14 @@ export class ShardListener implements ChannelListener {
     this.#shards.clear()
     await Promise.all(shards.map(({ conn }) => conn.quit().catch(() => conn.disconnect())))
   }
+}
+
+/** The listener for `client`: one SUBSCRIBE connection on one server, one SSUBSCRIBE connection per shard on a cluster. */
+export function createListener (client: Redis | Cluster, subscriber: Redis | ((node: NodeAddress) => Redis), hooks: ListenerHooks): ChannelListener {
+  if (client instanceof Cluster) {
+    if (typeof subscriber !== 'function') throw new TypeError('a cluster broker opens one subscriber per shard: pass subscriber as (node) => Redis')
+    return new ShardListener(client, subscriber, hooks)
+  }
+  if (typeof subscriber === 'function') throw new TypeError('a broker on one Redis server listens on one connection: pass subscriber as a Redis client')
+  return new PlainListener(subscriber, hooks)
 }

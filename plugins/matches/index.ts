@@ -12,7 +12,7 @@ declare module '../../lib/namespace.js' {
 
 const plugin: FastifyPluginAsync = async (app) => {
   const ns = namespace(app)
-  ns.matches = createMatchService({ store: ns.store!, events: ns.events!, certificates: ns.certificates!, payouts: ns.payouts! })
+  ns.matches = createMatchService({ store: ns.timedStore!, events: ns.events!, certificates: ns.certificates!, payouts: ns.payouts! })
 }
 
 /** The match command service (`app.matchcast.matches`), shared by WebSocket rooms and HTTP routes. */

@@ -4,7 +4,7 @@
  * compare-and-set (with the winner's certificate and prize payout when the match completes, all or
  * nothing), then hands the event to the broadcaster.
  */
-import { CommandError } from '../../lib/errors.js'
+import { CommandError, StoreTimeoutError, type StoreTimeout } from '../../lib/errors.js'
 import type { Certificate, Match, Payout } from '../../schemas/common.js'
 import type { MatchCommand } from '../../schemas/commands.js'
 import type { MatchEvents } from '../broadcast/index.js'
@@ -49,6 +49,13 @@ export function createMatchService ({ store, events, certificates, payouts, now 
     const match = await store.getMatch(matchId)
     if (match === undefined) throw new CommandError('invalid_state', 'match does not exist')
     const { patch, event } = decide(match, actor, command, now())
+    /** A write that timed out may still commit; if it does, its event goes out as usual. */
+    const lateEventsToo = (write: Promise<Match | undefined>) => write.catch((err: unknown) => {
+      if (err instanceof StoreTimeoutError) {
+        (err as StoreTimeout).pending.then((late) => { if (late !== undefined) events.emit(matchId, event) }, () => {})
+      }
+      throw err
+    })
     const result: Partial<CommandResult> = {}
     if (event.type === 'match_completed') {
       const { winnerId, scores, completedAt } = event.data
@@ -62,9 +69,9 @@ export function createMatchService ({ store, events, certificates, payouts, now 
         issuedAt: completedAt
       })
       result.payout = payouts.prizeOf(match, winnerId, completedAt)
-      result.match = await store.completeMatch(matchId, match.version, patch, result.certificate, result.payout)
+      result.match = await lateEventsToo(store.completeMatch(matchId, match.version, patch, result.certificate, result.payout))
     } else {
-      result.match = await store.updateMatch(matchId, match.version, patch)
+      result.match = await lateEventsToo(store.updateMatch(matchId, match.version, patch))
     }
     if (result.match === undefined) {
       // Lost a race: someone else changed the match between our read and our write.

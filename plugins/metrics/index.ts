@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
 import { namespace } from '../../lib/namespace.js'
+import { closedWith } from '../websocket/connection.js'
 
 /** Seconds; HTTP latency buckets from 1 ms to 5 s. */
 export const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -89,7 +90,8 @@ const plugin: FastifyPluginAsync = async (app) => {
   const observe = (socket: WebSocket, _request: IncomingMessage) => {
     opened.inc()
     socket.on('message', () => framesIn.inc())
-    socket.once('close', (code: number) => closes.inc({ code: String(code) }))
+    // A socket the server closed counts under the server's code, also when it had to be cut (1006).
+    socket.once('close', (code: number) => closes.inc({ code: String(closedWith(socket) ?? code) }))
     const send: Send = socket.send
     socket.send = function (this: WebSocket, data: Parameters<Send>[0], ...rest: unknown[]) {
       countSent(typeOf(data))

@@ -58,7 +58,7 @@ export function createPayouts (store: Store): Payouts {
 
 const plugin: FastifyPluginAsync = async (app) => {
   const ns = namespace(app)
-  ns.payouts = createPayouts(ns.store!)
+  ns.payouts = createPayouts(ns.timedStore!)
 }
 
 /** Prize payouts (`app.matchcast.payouts`). */

@@ -1,5 +1,5 @@
 import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
-import type { FastifyPluginAsync, onRequestAsyncHookHandler } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { RateLimitedError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
@@ -7,6 +7,7 @@ import { parseOptions, type OptionsInput } from '../../lib/options.js'
 import { FallbackLimiterStore } from './fallback-store.js'
 import { httpStore } from './http-store.js'
 import { MemoryLimiterStore } from './memory-store.js'
+import { OpenConnections } from './open-connections.js'
 import { RedisLimiterStore } from './redis-store.js'
 import { createLimiter, type Limiter } from './limiter.js'
 import { RateLimitOptions } from './options.js'
@@ -33,19 +34,33 @@ const plugin: FastifyPluginAsync<OptionsInput<RateLimitOptions>> = async (app, r
   app.addHook('onClose', () => store.close())
 
   // Before the upgrade, so a flood of attempts costs no socket and no token check; a browser sees a
-  // failed handshake, which is fine for an address that is hammering us. A route-level hook, so it
-  // runs after @fastify/websocket's global one has set `request.ws` (plain GETs are not counted).
+  // failed handshake, which is fine for an address that is hammering us. Route-level hooks, so they
+  // run after @fastify/websocket's global one has set `request.ws` (plain GETs are not counted).
+  const guards: onRequestAsyncHookHandler[] = []
+  // Real upgrades only: not plain GETs of a room, nor injected ones (`app.injectWS`: no socket, no address).
+  const counted = (request: FastifyRequest) => request.ws && request.raw.socket !== undefined
+  if (options.maxConnectionsPerIp > 0) {
+    const open = new OpenConnections(options.maxConnectionsPerIp)
+    guards.push(async (request) => {
+      if (!counted(request)) return
+      if (!open.open(normalizeIP(request.ip), request.raw.socket)) {
+        throw new RateLimitedError(`too many open connections from this address (at most ${options.maxConnectionsPerIp})`)
+      }
+    })
+  }
   if (options.upgradesPerIp > 0) {
-    const limitUpgrade: onRequestAsyncHookHandler = async (request, reply) => {
-      if (!request.ws) return
+    guards.push(async (request, reply) => {
+      if (!counted(request)) return
       const result = await limiter.checkUpgrade(normalizeIP(request.ip))
       if (result.allowed) return
       const seconds = Math.ceil(result.resetMs / 1000)
       reply.header('retry-after', seconds)
       throw new RateLimitedError(`too many connection attempts from this address, retry in ${seconds} s`)
-    }
+    })
+  }
+  if (guards.length > 0) {
     app.addHook('onRoute', (route) => {
-      if (route.websocket === true) route.onRequest = [limitUpgrade, ...[route.onRequest ?? []].flat()]
+      if (route.websocket === true) route.onRequest = [...guards, ...[route.onRequest ?? []].flat()]
     })
   }
 
@@ -63,8 +78,9 @@ const plugin: FastifyPluginAsync<OptionsInput<RateLimitOptions>> = async (app, r
 
 /**
  * Per-user WebSocket limits: connections (4008), message rate (4009), payload size (4010); per-IP
- * upgrade attempts (HTTP 429); and @fastify/rate-limit for HTTP routes that opt in. Shared through
- * Redis when `matchcast-redis` is registered first, falling back to memory while Redis fails.
+ * upgrade attempts and open connections (HTTP 429); and @fastify/rate-limit for HTTP routes that
+ * opt in. Shared through Redis when `matchcast-redis` is registered first, falling back to memory
+ * while Redis fails (open connections per IP are counted per instance).
  */
 export const matchcastRateLimit = fp(plugin, { name: 'matchcast-rate-limit', fastify: '5.x', dependencies: [], decorators: {} })
 export * from './options.js'

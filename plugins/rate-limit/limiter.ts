@@ -33,6 +33,31 @@ export interface Limiter {
   admit (userId: string, connectionId: string): Promise<CloseCodeInfo | undefined>
   /** Counts one inbound frame of `bytes`: `undefined`, or the close code to close its socket with (4010, 4009). */
   frame (userId: string, bytes: number): Promise<CloseCodeInfo | undefined>
+  /** The verdict on a frame that arrives before its connection is admitted (see `earlyFrameVerdict`). */
+  readonly earlyFrame: EarlyFrameVerdict
+}
+
+/**
+ * The verdict on a frame that arrives before its connection is admitted (it would wait in memory):
+ * `undefined`, or the code to close with.
+ */
+export type EarlyFrameVerdict = (queued: { frames: number, bytes: number }, bytes: number) => CloseCodeInfo | undefined
+
+/** The byte cap of the early queue: this, or one frame of `maxPayloadBytes` when that is larger. */
+export const EARLY_MAX_BYTES = 64 * 1024
+
+/**
+ * Frames sent before admission are bounded, so a client cannot pile up work or memory while its
+ * admission waits: one over `maxPayloadBytes` closes 4010 at once; more than `burst` frames (more
+ * would be over the rate anyway) or more than `EARLY_MAX_BYTES` waiting close 4009.
+ */
+export function earlyFrameVerdict ({ maxPayloadBytes, burst }: Pick<RateLimitOptions, 'maxPayloadBytes' | 'burst'>): EarlyFrameVerdict {
+  const maxBytes = Math.max(EARLY_MAX_BYTES, maxPayloadBytes)
+  return (queued, bytes) => {
+    if (bytes > maxPayloadBytes) return CloseCode.payloadTooLarge
+    if (queued.frames >= burst || queued.bytes + bytes > maxBytes) return CloseCode.rateLimited
+    return undefined
+  }
 }
 
 export function createLimiter (options: RateLimitOptions, store: LimiterStore): Limiter {
@@ -57,6 +82,7 @@ export function createLimiter (options: RateLimitOptions, store: LimiterStore): 
     async admit (userId, connectionId) {
       return await limiter.acquireConnection(userId, connectionId) ? undefined : CloseCode.tooManyConnections
     },
+    earlyFrame: earlyFrameVerdict(options),
     async frame (userId, bytes) {
       if (bytes > options.maxPayloadBytes) return CloseCode.payloadTooLarge
       return (await limiter.check(userId)).allowed ? undefined : CloseCode.rateLimited

@@ -7,6 +7,7 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024
 /** The largest `maxPayloadBytes` accepted: limits above it protect nothing. */
 export const MAX_MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 export const DEFAULT_UPGRADES_PER_IP = 600
+export const DEFAULT_MAX_CONNECTIONS_PER_IP = 1000
 export const DEFAULT_UPGRADE_WINDOW_MS = 60_000
 export const DEFAULT_CONNECTION_TTL_MS = 30_000
 export const DEFAULT_REDIS_TIMEOUT_MS = 200
@@ -31,6 +32,12 @@ export const RateLimitOptions = Type.Object({
   upgradesPerIp: Type.Integer({ minimum: 0, default: DEFAULT_UPGRADES_PER_IP }),
   /** The fixed window of `upgradesPerIp`, in ms. @default 60000 */
   upgradeWindowMs: Type.Integer({ minimum: 1, default: DEFAULT_UPGRADE_WINDOW_MS }),
+  /**
+   * Open WebSocket connections (and upgrades in progress) one IP address may hold on this
+   * instance; one more is refused before the upgrade (HTTP 429). Many users may share one address
+   * behind a proxy, so keep it generous and set `trustProxy`. 0 turns the check off. @default 1000
+   */
+  maxConnectionsPerIp: Type.Integer({ minimum: 0, default: DEFAULT_MAX_CONNECTIONS_PER_IP }),
   /** With Redis: how long a connection slot outlives its instance's last heartbeat (heartbeats run every third of it). @default 30000 */
   connectionTtlMs: Type.Integer({ minimum: 30, default: DEFAULT_CONNECTION_TTL_MS }),
   /** With Redis: how long a limit check waits on Redis before this instance counts in memory instead. @default 200 */

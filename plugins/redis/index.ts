@@ -39,6 +39,8 @@ export interface MatchcastRedis {
   /** True on a Redis Cluster: match channels are then sharded (SPUBLISH / SSUBSCRIBE). */
   readonly cluster: boolean
   readonly prefix: string
+  /** The longest a command may take (`commandTimeoutMs`); the broker's reads keep to it on a client passed in too. */
+  readonly commandTimeoutMs: number
   /** A key or channel name under the prefix: `${prefix}:${area}:${id}`. */
   key (area: string, id: string): string
   /**
@@ -140,6 +142,7 @@ const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
     client,
     cluster: isCluster,
     prefix,
+    commandTimeoutMs: timeout,
     key: (area, id) => `${prefix}:${area}:${id}`,
     duplicate (node) {
       if (client instanceof Cluster) {

@@ -1,18 +1,33 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type pg from 'pg'
+import { Type } from 'typebox'
 import { InvalidOptionsError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
+import { parseOptions } from '../../lib/options.js'
 import { memoryStore } from './memory-store.js'
 import { postgresStore } from './postgres-store.js'
 import type { Store } from './store.js'
+import { withStoreTimeout } from './timeout.js'
+
+export const DEFAULT_STORE_TIMEOUT_MS = 5000
 
 declare module '../../lib/namespace.js' {
   interface MatchcastNamespace {
     /** matchcast-store */
     store: Store
+    /**
+     * matchcast-store: the same store with every call bounded by `timeoutMs` (rejecting with
+     * `MATCHCAST_ERR_STORE_TIMEOUT`); what matchcast's rooms and routes call.
+     */
+    timedStore: Store
   }
 }
+
+const TimeoutOptions = Type.Object({
+  /** How long a store call may take before it fails with `MATCHCAST_ERR_STORE_TIMEOUT` (503). @default 5000 */
+  timeoutMs: Type.Integer({ minimum: 1, default: DEFAULT_STORE_TIMEOUT_MS })
+}, { additionalProperties: false })
 
 export interface StoreOptions {
   /** The store; @default an empty `memoryStore()` */
@@ -24,6 +39,11 @@ export interface StoreOptions {
   database?: string | pg.Pool
   /** Close a store that was passed in when the app closes. @default false */
   closeStore?: boolean
+  /**
+   * How long a store call on a request or admission path may take: one that has not answered by
+   * then fails with `MATCHCAST_ERR_STORE_TIMEOUT` (HTTP 503, WebSocket admission close 1011). @default 5000
+   */
+  timeoutMs?: number
 }
 
 const STORE_METHODS = ['getTournament', 'getRole', 'getMatch', 'listMatches', 'updateMatch', 'completeMatch', 'ping', 'close'] as const
@@ -43,6 +63,7 @@ function isPool (value: unknown): value is pg.Pool {
 }
 
 const plugin: FastifyPluginAsync<StoreOptions> = async (app, options) => {
+  const { timeoutMs } = parseOptions(TimeoutOptions, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, 'store')
   if (options.store !== undefined && !isStore(options.store)) {
     throw new InvalidOptionsError('store: must implement the Store interface (getMatch, updateMatch, …)')
   }
@@ -64,6 +85,7 @@ const plugin: FastifyPluginAsync<StoreOptions> = async (app, options) => {
     }
   }
   namespace(app).store = store
+  namespace(app).timedStore = withStoreTimeout(store, timeoutMs)
   // Resource ownership: a store we made, we close; one passed in, only when asked to.
   if (options.store === undefined || options.closeStore === true) app.addHook('onClose', () => store.close())
 }

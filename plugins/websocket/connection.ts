@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
+import type { EarlyFrameVerdict } from '../rate-limit/limiter.js'
 import type { ServerFrame } from '../../schemas/messages.js'
 import { CloseCode, type CloseCodeInfo } from '../../lib/errors.js'
+import { kClosedWith } from '../../lib/symbols.js'
+import { earlyFrameVerdict } from '../rate-limit/limiter.js'
+import { DEFAULT_BURST, DEFAULT_MAX_PAYLOAD_BYTES } from '../rate-limit/options.js'
 
 /** `init` until admitted (auth, membership, limits, snapshot), `ready` while serving, then `closing`. */
 export type ConnectionState = 'init' | 'ready' | 'closing'
@@ -13,12 +17,21 @@ export type MessageHandler = (data: RawData, isBinary: boolean) => Promise<void>
 export interface BackpressureOptions {
   /** Above it, non-terminal events are skipped and the socket is resynced once it drains. */
   highWaterMark: number
-  /** A socket that stays above it for `graceMs` is closed 4012. */
+  /** Crossing it also starts the `graceMs` deadline (replies and terminal events are never skipped). */
   hardLimit: number
+  /** A socket that has not drained this long after it became congested is a slow consumer (4012). */
   graceMs: number
 }
 
 export const DEFAULT_BACKPRESSURE: BackpressureOptions = { highWaterMark: 1024 * 1024, hardLimit: 4 * 1024 * 1024, graceMs: 5000 }
+
+/**
+ * The code the server closed `socket` with, when it closed first. `ws` reports 1006 for a socket
+ * the server cut (a slow consumer, or a peer that never finished the closing handshake).
+ */
+export function closedWith (socket: WebSocket): number | undefined {
+  return (socket as WebSocket & { [kClosedWith]?: number })[kClosedWith]
+}
 
 /**
  * One room socket. Listeners are attached synchronously at creation; messages that arrive before
@@ -44,18 +57,22 @@ export class Connection {
   #slowTimer: NodeJS.Timeout | undefined
   #handler: MessageHandler | undefined
   #chain: Promise<void> = Promise.resolve()
+  readonly #earlyVerdict: EarlyFrameVerdict
   #early: Array<[RawData, boolean]> = []
+  #earlyBytes = 0
   #killTimer: NodeJS.Timeout | undefined
   #isClosed = false
 
-  constructor (socket: WebSocket, log: FastifyBaseLogger, closeGraceMs: number, backpressure: BackpressureOptions = DEFAULT_BACKPRESSURE) {
+  constructor (socket: WebSocket, log: FastifyBaseLogger, closeGraceMs: number, backpressure: BackpressureOptions = DEFAULT_BACKPRESSURE,
+    early: EarlyFrameVerdict = earlyFrameVerdict({ maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, burst: DEFAULT_BURST })) {
     this.socket = socket
     this.log = log
     this.#closeGraceMs = closeGraceMs
     this.#backpressure = backpressure
+    this.#earlyVerdict = early
     socket.on('message', (data, isBinary) => {
       this.alive = true
-      if (this.#handler === undefined) this.#early.push([data, isBinary])
+      if (this.#handler === undefined) this.#queueEarly(data, isBinary)
       else this.#enqueue(data, isBinary)
     })
     socket.on('pong', () => { this.alive = true })
@@ -69,7 +86,22 @@ export class Connection {
     this.#handler = handler
     const early = this.#early
     this.#early = []
+    this.#earlyBytes = 0
     for (const [data, isBinary] of early) this.#enqueue(data, isBinary)
+  }
+
+  /**
+   * Before admission: a frame over the payload limit closes 4010 at once, and the queue is bounded
+   * (closing 4009), so a client cannot pile up work or memory while its admission waits.
+   */
+  #queueEarly (data: RawData, isBinary: boolean): void {
+    if (this.state === 'closing') return
+    // The sockets keep ws's default binaryType ('nodebuffer'): every message is one Buffer.
+    const size = (data as Buffer).byteLength
+    const refused = this.#earlyVerdict({ frames: this.#early.length, bytes: this.#earlyBytes }, size)
+    if (refused !== undefined) return this.close(refused)
+    this.#early.push([data, isBinary])
+    this.#earlyBytes += size
   }
 
   #enqueue (data: RawData, isBinary: boolean): void {
@@ -86,7 +118,7 @@ export class Connection {
   sendRaw (data: string): void {
     if (this.state === 'closing') return
     this.socket.send(data)
-    if (this.socket.bufferedAmount > this.#backpressure.hardLimit) this.#overHardLimit()
+    if (this.socket.bufferedAmount > this.#backpressure.hardLimit) this.#watchDrain()
   }
 
   /** Whether the send buffer is above the high-water mark (events are then skipped for this socket). */
@@ -95,37 +127,28 @@ export class Connection {
   }
 
   /**
-   * Runs `fn` once the send buffer is below the high-water mark again. Dropped if the socket
-   * closes first, so nothing stays scheduled for a closed socket.
+   * Runs `fn` once the send buffer has drained. Dropped if the socket closes first, so nothing
+   * stays scheduled for a closed socket. A socket that has not drained within `graceMs` is cut as
+   * a slow consumer, whether or not it crossed the hard limit.
    */
   whenDrained (fn: () => void): void {
     this.#onDrained.push(fn)
-    if (this.#draining) return
-    this.#draining = true
-    this.#probe()
+    this.#watchDrain()
   }
 
-  #probe (): void {
-    if (this.socket.bufferedAmount > this.#backpressure.hardLimit) this.#overHardLimit()
+  #watchDrain (): void {
+    if (this.#draining) return
+    this.#draining = true
+    this.#slowTimer = setTimeout(() => this.close(CloseCode.slowConsumer), this.#backpressure.graceMs)
+    this.#slowTimer.unref()
     // A ping is queued behind everything buffered: its callback runs once all of that was written
     // out. What was sent after it is small (replies); a socket still full is caught by the next send.
     this.socket.ping(undefined, undefined, (err) => {
       if (err) return
       clearTimeout(this.#slowTimer)
-      this.#slowTimer = undefined
       this.#draining = false
       for (const fn of this.#onDrained.splice(0)) fn()
     })
-  }
-
-  /** Starts the grace period of a socket above the hard limit; still above it at the end → 4012. */
-  #overHardLimit (): void {
-    if (this.#slowTimer !== undefined) return
-    this.#slowTimer = setTimeout(() => {
-      this.#slowTimer = undefined
-      if (this.socket.bufferedAmount > this.#backpressure.hardLimit) this.close(CloseCode.slowConsumer)
-    }, this.#backpressure.graceMs)
-    this.#slowTimer.unref()
   }
 
   /** Runs `fn` once when the connection closes (or at once if it already has). */
@@ -136,11 +159,19 @@ export class Connection {
 
   /**
    * Closes with a code of the close-code table. A peer that does not finish the closing handshake
-   * within the grace period is cut off.
+   * within the grace period is cut off. A slow consumer is cut at once: its close frame would wait
+   * behind everything it has not read. The server records its 4012 (metric, log); it sees 1006.
    */
   close (info: CloseCodeInfo): void {
     if (this.state === 'closing') return
     this.state = 'closing'
+    this.#early = []
+    markClosed(this.socket, info.code)
+    if (info.code === CloseCode.slowConsumer.code) {
+      this.log.info({ code: info.code, reason: info.reason, bufferedAmount: this.socket.bufferedAmount }, 'slow consumer: connection cut')
+      this.socket.terminate()
+      return
+    }
     this.socket.close(info.code, info.reason)
     this.#killTimer = setTimeout(() => this.socket.terminate(), this.#closeGraceMs)
     this.#killTimer.unref()
@@ -163,4 +194,8 @@ export class Connection {
     if (this.#isClosed) return Promise.resolve()
     return new Promise((resolve) => this.socket.once('close', () => resolve()))
   }
+}
+
+function markClosed (socket: WebSocket, code: number): void {
+  (socket as WebSocket & { [kClosedWith]?: number })[kClosedWith] = code
 }

@@ -41,6 +41,17 @@ export function selectProtocol (protocols: Set<string>): string | false {
   return protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false
 }
 
+/**
+ * The host owns its server's settings; matchcast only says when sockets that never send a request
+ * (or an upgrade) are left open until Node's `headersTimeout` (60 s, checked every 30 s): enough
+ * such sockets exhaust the file descriptors before that.
+ */
+function warnWithoutSocketTimeouts (app: FastifyInstance): void {
+  if (app.server.timeout > 0 || app.server.requestTimeout > 0) return
+  app.log.warn('matchcast: the HTTP server has neither connectionTimeout nor requestTimeout, so idle sockets stay open ' +
+    'until Node\'s headersTimeout (60 s); set Fastify\'s connectionTimeout (e.g. 10000) and requestTimeout (e.g. 30000)')
+}
+
 const plugin: FastifyPluginAsync<OptionsInput<WebsocketOptions>> = async (app, rawOptions) => {
   const options = parseOptions(WebsocketOptions, rawOptions, 'websocket')
   if (options.backpressure.hardLimit < options.backpressure.highWaterMark) {
@@ -54,7 +65,8 @@ const plugin: FastifyPluginAsync<OptionsInput<WebsocketOptions>> = async (app, r
     }
     options.transportMaxPayloadBytes = 2 * limit
   }
-  const registry = createRegistry(app.matchcast.events, options)
+  const registry = createRegistry(app.matchcast.events, options, namespace(app).limiter?.earlyFrame)
+  warnWithoutSocketTimeouts(app)
   namespace(app).connections = registry
 
   // Shutdown: pending batches flush while sockets are open, then every socket closes 1001.

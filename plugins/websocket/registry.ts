@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
 import { CloseCode, type CloseCodeInfo } from '../../lib/errors.js'
 import type { MatchEvents } from '../broadcast/index.js'
+import type { EarlyFrameVerdict } from '../rate-limit/limiter.js'
 import { Connection } from './connection.js'
 import type { WebsocketOptions } from './options.js'
 import { Rooms } from './rooms.js'
@@ -18,7 +19,7 @@ export interface ConnectionRegistry {
   closeAll (info: CloseCodeInfo): Promise<void>
 }
 
-export function createRegistry (events: MatchEvents, options: WebsocketOptions): ConnectionRegistry & { stop (): void } {
+export function createRegistry (events: MatchEvents, options: WebsocketOptions, early?: EarlyFrameVerdict): ConnectionRegistry & { stop (): void } {
   const connections = new Set<Connection>()
   const rooms = new Rooms(events)
   let heartbeat: NodeJS.Timeout | undefined
@@ -39,7 +40,7 @@ export function createRegistry (events: MatchEvents, options: WebsocketOptions):
     rooms,
     get size () { return connections.size },
     open (socket, log) {
-      const conn = new Connection(socket, log, options.closeGraceMs, options.backpressure)
+      const conn = new Connection(socket, log, options.closeGraceMs, options.backpressure, early)
       connections.add(conn)
       conn.onClose(() => connections.delete(conn))
       return conn

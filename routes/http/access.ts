@@ -32,7 +32,7 @@ export interface RouteContext {
 }
 
 export function routeContext (app: FastifyInstance, options: HttpRoutesOptions, config: Record<string, unknown>, pruner: RouteContext['pruner']): RouteContext {
-  const { auth, store } = app.matchcast
+  const { auth, timedStore: store } = app.matchcast
   const roleIn = async (tournamentId: string, userId: string): Promise<Role> => {
     const role = await store.getRole(tournamentId, userId)
     if (role === undefined) throw new ForbiddenError('not a member of this tournament')

@@ -8,7 +8,7 @@ import type { RouteContext } from './access.js'
 
 const analytics: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-  const { store, connections } = app.matchcast
+  const { timedStore: store, connections } = app.matchcast
   const { secured, bearer, userOf, tournamentAsOrganizer } = ctx
 
   app.get('/tournaments/:tournamentId/analytics/summary', {

@@ -10,7 +10,7 @@ import type { RouteContext } from './access.js'
 
 const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-  const { store, certificates } = app.matchcast
+  const { timedStore: store, certificates } = app.matchcast
   const { config, secured, bearer, userOf, requireOrganizer } = ctx
 
   /** The certificate, readable by its holder and the tournament's organizers. */

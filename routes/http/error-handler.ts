@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import type { ErrorBody } from '../../schemas/common.js'
 import type { WsErrorCode } from '../../schemas/messages.js'
-import { BadRequestError, CommandError, ConflictError, ForbiddenError, INTERNAL_ERROR_CODE, InvalidStateError, ValidationError } from '../../lib/errors.js'
+import { BadRequestError, CommandError, ConflictError, ForbiddenError, INTERNAL_ERROR_CODE, InvalidStateError, StoreTimeoutError, ValidationError } from '../../lib/errors.js'
 
 type ErrorFactory = new (message: string) => FastifyError
 
@@ -57,6 +57,8 @@ export function toErrorBody (err: unknown): { body: ErrorBody, internal: boolean
     const message = validationMessage(e.validation[0]!, e.validationContext ?? 'request')
     return { body: body(400, new ValidationError(message).code, message), internal: false }
   }
+  // A store that did not answer in time: 503 with its own code, so clients know to retry later.
+  if (err instanceof StoreTimeoutError) return { body: body(503, err.code, 'the store did not answer in time; retry later'), internal: true }
   const statusCode = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500
   if (statusCode >= 500) return { body: body(statusCode, INTERNAL_ERROR_CODE, STATUS_CODES[statusCode] ?? 'Error'), internal: true }
   return { body: body(statusCode, e.code ?? `HTTP_${statusCode}`, e.message ?? ''), internal: false }

@@ -40,7 +40,7 @@ async function clusterState (cluster: Cluster, ms: number): Promise<ClusterCheck
 
 const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-  const { store, metrics } = app.matchcast
+  const { timedStore: store, metrics } = app.matchcast
   const config = options.routeConfig
 
   app.get('/healthz', {

@@ -13,7 +13,7 @@ import { REPLAYED_HEADER } from './options.js'
 
 const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
-  const { store, payouts } = app.matchcast
+  const { timedStore: store, payouts } = app.matchcast
   const { options, secured, bearer, userOf, requireOrganizer, tournamentAsOrganizer, pruner } = ctx
 
   app.get('/tournaments/:tournamentId/payouts', {

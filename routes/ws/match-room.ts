@@ -8,7 +8,7 @@ import { MatchParams, MatchRoomQuery } from '../../schemas/params.js'
 import { admit, begin, current, serve } from './session.js'
 
 const matchRoom: FastifyPluginAsync = async (app) => {
-  const { connections, store, matches, events } = app.matchcast
+  const { connections, timedStore: store, matches, events } = app.matchcast
 
   app.get<{ Params: MatchParams, Querystring: MatchRoomQuery }>('/ws/matches/:matchId', {
     websocket: true,

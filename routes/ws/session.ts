@@ -21,7 +21,7 @@ export interface Admitted {
  */
 export async function admit (app: FastifyInstance, conn: Connection, request: FastifyRequest,
   lookup: () => Promise<{ tournamentId: string } | undefined>): Promise<Admitted | undefined> {
-  const { auth, store, limiter } = app.matchcast
+  const { auth, timedStore: store, limiter } = app.matchcast
   const token = auth.extractToken(request)
   let userId: string
   try {
@@ -107,7 +107,7 @@ export function begin (conn: Connection, start: () => Promise<void>): void {
  */
 export async function current (app: FastifyInstance, conn: Connection, matchId: string) {
   const position = await app.matchcast.events.position(matchId)
-  const match = (await app.matchcast.store.getMatch(matchId))!
+  const match = (await app.matchcast.timedStore.getMatch(matchId))!
   conn.lastSeq.set(matchId, position.seq)
   return { ...position, match }
 }

@@ -9,7 +9,7 @@ import { TournamentParams } from '../../schemas/params.js'
 import { admit, begin, current, serve } from './session.js'
 
 const tournamentRoom: FastifyPluginAsync = async (app) => {
-  const { connections, store, events } = app.matchcast
+  const { connections, timedStore: store, events } = app.matchcast
 
   app.get<{ Params: TournamentParams }>('/ws/tournaments/:tournamentId', {
     websocket: true,

@@ -2,7 +2,7 @@ import Fastify from 'fastify'
 import fastifyRateLimit from '@fastify/rate-limit'
 import t from 'tap'
 import matchcast, { matchcastBroadcast, matchcastRateLimit, matchcastWebsocket, rateLimited } from '../../../index.js'
-import { DEFAULT_HTTP_MAX, DEFAULT_UPGRADES_PER_IP } from '../../../plugins/rate-limit/index.js'
+import { DEFAULT_HTTP_MAX, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_UPGRADES_PER_IP } from '../../../plugins/rate-limit/index.js'
 import { SECRET } from '../../helper.js'
 
 const cases: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -41,12 +41,14 @@ t.test('defaults: named constants, SPEC values, a generous per-IP limit', async 
     maxPayloadBytes: 16384,
     upgradesPerIp: DEFAULT_UPGRADES_PER_IP,
     upgradeWindowMs: 60_000,
+    maxConnectionsPerIp: DEFAULT_MAX_CONNECTIONS_PER_IP,
     connectionTtlMs: 30_000,
     redisTimeoutMs: 200,
     redisProbeIntervalMs: 1000,
     http: { max: DEFAULT_HTTP_MAX, timeWindowMs: 60_000 }
   })
   t.ok(DEFAULT_UPGRADES_PER_IP >= 600)
+  t.ok(DEFAULT_MAX_CONNECTIONS_PER_IP >= 1000)
   t.equal(app.matchcast.limiter.mode, 'memory')
   t.equal(app.matchcast.limiter.backend, 'memory')
 })

@@ -109,13 +109,13 @@ t.test('a closing connection is not resynced; a probe answered after close does 
   rooms.release('m1', m)
   socket.bufferedAmount = 50
   subs.get('m1')!.handler([ev(1)])
-  conn.close({ code: 4012, reason: 'slow_consumer', reconnect: 'yes' })
+  conn.close({ code: 1001, reason: 'shutdown', reconnect: 'yes' })
   subs.get('m1')!.resync()
   socket.pings[0]!(new Error('closed'))
   await conn.whenClosed()
   await conn.whenClosed()
   t.same(resyncs, [])
-  t.same(socket.closedWith, [4012, 'slow_consumer'])
+  t.same(socket.closedWith, [1001, 'shutdown'])
 })
 
 t.test('a connection queues messages until it is ready, then handles them in order', async (t) => {

@@ -33,7 +33,8 @@ export async function finalizeM1 (app: FastifyInstance): Promise<{ certificate: 
 /** A matchcast app (not listening) whose error logs are collected. */
 export async function appWithLogs (t: TapLike, store: Store = memoryStore(liveSeed()), options: Partial<MatchcastOptions> = {}): Promise<{ app: FastifyInstance, logs: Array<Record<string, unknown>> }> {
   const logs: Array<Record<string, unknown>> = []
-  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } } } })
+  // A connectionTimeout as a host should set (and so no registration warning among the logs).
+  const app = Fastify({ connectionTimeout: 10_000, logger: { level: 'warn', stream: { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } } } })
   t.teardown(() => app.close())
   await app.register(matchcast, { auth: { secret: SECRET }, store, heartbeat: { intervalMs: 0 }, ...options })
   await app.ready()
