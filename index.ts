@@ -51,7 +51,7 @@ export interface MatchcastOptions {
   allowedOrigins?: string[]
   closeGraceMs?: number
   transportMaxPayloadBytes?: number
-  /** Certificate signing: `privateKey` (Ed25519 PEM). @default a key generated at start */
+  /** Certificates: `privateKey` (Ed25519 PEM; @default a key generated at start), `publicUrl` (printed and in the QR code), `issuer`. */
   certificates?: Partial<CertificatesOptions>
   /** HTTP side routes: idempotency-key lifetime, docs, readiness timeout, per-route config (see `HttpRoutesOptions`). */
   http?: OptionsInput<HttpRoutesOptions>
@@ -119,14 +119,16 @@ export { matchcastOpenapi } from './plugins/openapi/index.js'
 export { httpRoutes as matchcastHttpRoutes, HttpRoutesOptions }
 export { errorHandler, toErrorBody } from './routes/http/error-handler.js'
 export { renderCertificatePdf } from './plugins/certificates/pdf.js'
-export type { Store, MatchPatch, IdempotencyBegin, StoredResponse } from './plugins/store/store.js'
+export type { Store, MatchPatch, IdempotencyBegin, StoredResponse, Retirement } from './plugins/store/store.js'
 export type { Broker, StreamPosition, EventHandler } from './plugins/broadcast/broker.js'
 export { MemoryBroker } from './plugins/broadcast/memory-broker.js'
 export { Batcher } from './plugins/broadcast/batcher.js'
 export { createMatchService, type MatchService, type CommandResult } from './plugins/matches/index.js'
 export { decide, decideWinner, mayIssue, RULES, type Actor } from './plugins/matches/machine.js'
-export { createCertificateSigner, type CertificateSigner } from './plugins/certificates/signer.js'
-export { createCertificates, type Certificates } from './plugins/certificates/index.js'
+export { createCertificateSigner, canonicalCertificate, CANONICAL_TAG, type CertificateSigner, type CertificateFields } from './plugins/certificates/signer.js'
+export { createCertificates, signedFields, type Certificates, type CertificateStatus, type CertificatesOptions } from './plugins/certificates/index.js'
+export { shortCodeOf, parseShortCode } from './plugins/certificates/codes.js'
+export { verificationPage } from './plugins/certificates/page.js'
 export { createPayouts, type Payouts, type PayoutDecision } from './plugins/payouts/index.js'
 export { CloseCode, WS_ERRORS, CommandError, type CloseCodeInfo } from './lib/errors.js'
 export { SUBPROTOCOL } from './plugins/auth/index.js'

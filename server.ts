@@ -104,7 +104,9 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_STORE_TIMEOUT_MS: [['storeTimeoutMs'], integer],
   MATCHCAST_IDEMPOTENCY_TTL_MS: [['http', 'idempotencyTtlMs'], integer],
   MATCHCAST_READINESS_TIMEOUT_MS: [['http', 'readinessTimeoutMs'], integer],
-  MATCHCAST_DOCS: [['http', 'docs'], boolean]
+  MATCHCAST_DOCS: [['http', 'docs'], boolean],
+  MATCHCAST_PUBLIC_URL: [['certificates', 'publicUrl'], read],
+  MATCHCAST_CERTIFICATE_ISSUER: [['certificates', 'issuer'], read]
 }
 
 /** Reads the demo server's configuration; throws an error naming the variable on a bad value. */
@@ -134,7 +136,7 @@ export function loadConfig (env: Env): DemoConfig {
   const keyFile = read(env, 'MATCHCAST_CERTIFICATE_KEY_FILE')
   if (keyFile !== undefined) {
     try {
-      options.certificates = { privateKey: readFileSync(keyFile, 'utf8') }
+      (options.certificates ??= {}).privateKey = readFileSync(keyFile, 'utf8')
     } catch (err) {
       throw new Error(`MATCHCAST_CERTIFICATE_KEY_FILE: cannot read ${keyFile}: ${(err as Error).message}`)
     }

@@ -21,7 +21,12 @@ export function Text (options: Omit<TStringOptions, 'format'> = {}): TString {
  * An opaque identifier: user, tournament, match, certificate, payout. At most 100 characters, the
  * longest path parameter Fastify's router accepts by default (`maxParamLength`).
  */
-export const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$' })
+export const Id = IdOf()
+
+/** An `Id` with a description for the docs. */
+export function IdOf (description?: string): TString {
+  return Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$', ...(description !== undefined && { description }) })
+}
 
 export const Role = Type.Union([
   Type.Literal('organizer'),
@@ -62,7 +67,9 @@ export const Match = Type.Object({
   version: Type.Integer({ minimum: 0, description: 'Bumped by every change; transitions compare-and-set on it.' }),
   prize: Type.Optional(Prize),
   startedAt: Type.Optional(Timestamp),
-  completedAt: Type.Optional(Timestamp)
+  completedAt: Type.Optional(Timestamp),
+  certificateId: Type.Optional(IdOf('The certificate issued by the match\'s last finalize (`GET /certificates/:certificateId`); ' +
+    'revoked when a dispute later led to another result or to a cancellation.'))
 }, { $id: 'Match', additionalProperties: false })
 export type Match = Static<typeof Match>
 
@@ -71,6 +78,20 @@ export const Reason = Text({ minLength: 1, maxLength: 500 })
 
 export const Tournament = Type.Object({ id: Id, name: Text({ minLength: 1, maxLength: 200 }) }, { $id: 'Tournament', additionalProperties: false })
 export type Tournament = Static<typeof Tournament>
+
+/** A user's display name: shown on certificates, analytics and snapshots instead of the id. */
+export const DisplayName = Text({ minLength: 1, maxLength: 100 })
+
+/** A user the store can name (the seed's `users`); a user without one is shown by id. */
+export const User = Type.Object({ id: Id, name: DisplayName }, { additionalProperties: false })
+export type User = Static<typeof User>
+
+/** User id → display name. */
+export function NamesOf (description: string) {
+  return Type.Record(Type.String({ minLength: 1, maxLength: 100 }), Type.String(), { description })
+}
+export const Names = NamesOf('User id → display name (the id itself for a user without a name).')
+export type Names = Static<typeof Names>
 
 export const Member = Type.Object({ tournamentId: Id, userId: Id, role: Role }, { additionalProperties: false })
 export type Member = Static<typeof Member>
@@ -87,6 +108,7 @@ export const Payout = Type.Object({
   currency: Type.String(),
   status: PayoutStatus,
   reason: Type.Optional(Type.String()),
+  certificateId: Type.Optional(IdOf('The certificate of the result this payout pays.')),
   createdAt: Timestamp,
   updatedAt: Timestamp
 }, { $id: 'Payout', additionalProperties: false })
@@ -94,13 +116,22 @@ export type Payout = Static<typeof Payout>
 
 export const Certificate = Type.Object({
   id: Id,
-  code: Type.String({ description: 'Verification code: a signature over the certificate\'s canonical fields.' }),
+  code: Type.String({ description: 'Verification code: the Ed25519 signature over the certificate\'s canonical fields, base64url (86 characters).' }),
+  shortCode: Type.String({
+    pattern: '^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$',
+    description: 'The first 60 bits of the signature in Crockford base32, grouped by four (`7K3M-Q9XD-2HWP`): short enough to read out or type.'
+  }),
   tournamentId: Id,
   tournamentName: Type.String(),
   matchId: Id,
-  userId: Id,
+  userId: IdOf('The winner.'),
   scores: Scores,
-  issuedAt: Timestamp
+  names: Type.Optional(NamesOf('Display name of every participant (the id for one without a name), as at issue. ' +
+    'Absent on certificates issued before names were signed.')),
+  issuer: Type.Optional(Type.String({ description: 'Who issued it (`certificates.issuer`). Absent on certificates issued before issuers were signed.' })),
+  issuedAt: Timestamp,
+  revokedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When it was revoked: after a dispute, the match was finalized again or cancelled.' })),
+  revokedReason: Type.Optional(Type.String())
 }, { $id: 'Certificate', additionalProperties: false })
 export type Certificate = Static<typeof Certificate>
 
@@ -116,6 +147,8 @@ export type ErrorBody = Static<typeof ErrorBody>
 /** Seed of a memory store (and the demo server's `MATCHCAST_SEED`). */
 export const Seed = Type.Object({
   tournaments: Type.Array(Tournament, { default: [] }),
+  /** Display names; optional, as is each user's: a user without one is shown by id. */
+  users: Type.Optional(Type.Array(User)),
   members: Type.Array(Member, { default: [] }),
   matches: Type.Array(Type.Object({
     id: Id,

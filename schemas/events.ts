@@ -46,8 +46,8 @@ export const EVENTS = {
     coalesce: false
   },
   match_completed: {
-    summary: 'The match is final: scores, winner, completion time.',
-    data: data({ state: Type.Literal('completed'), scores: Scores, winnerId: Id, completedAt: Timestamp }),
+    summary: 'The match is final: scores, winner, completion time, and the winner\'s certificate (`GET /certificates/:certificateId`).',
+    data: data({ state: Type.Literal('completed'), scores: Scores, winnerId: Id, completedAt: Timestamp, certificateId: Id }),
     terminal: true,
     coalesce: false
   },

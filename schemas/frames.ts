@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from 'typebox'
 import { CommandId } from './commands.js'
-import { Id, Match, Role } from './common.js'
+import { Id, Match, NamesOf, Role } from './common.js'
 import { MatchEvent, MatchEvents } from './events.js'
 
 export const MatchSnapshotFrame = Type.Object({
@@ -14,6 +14,7 @@ export const MatchSnapshotFrame = Type.Object({
   epoch: Type.String({ description: 'Names the match\'s sequence; changes if the sequence restarts.' }),
   role: Role,
   match: Match,
+  names: Type.Optional(NamesOf('Display name of each participant (the id for one without a name).')),
   resync: Type.Optional(Type.Literal(true))
 }, { additionalProperties: false })
 export type MatchSnapshotFrame = Static<typeof MatchSnapshotFrame>
@@ -24,6 +25,7 @@ export const TournamentSnapshotFrame = Type.Object({
   role: Role,
   matches: Type.Array(Match),
   seqs: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'Match id → last event reflected in that match.' }),
+  names: Type.Optional(NamesOf('Display name of each participant of these matches (the id for one without a name).')),
   resync: Type.Optional(Type.Literal(true))
 }, { additionalProperties: false })
 export type TournamentSnapshotFrame = Static<typeof TournamentSnapshotFrame>

@@ -22,10 +22,16 @@ export const CertificateParams = Type.Object({ certificateId: Id }, { additional
 export type CertificateParams = Static<typeof CertificateParams>
 
 /**
- * Any string is accepted: a code that is not a valid signature simply verifies as `valid: false`.
- * (A code is 86 characters; Fastify refuses path parameters over `maxParamLength`, 100 by default, with a 414.)
+ * Any string is accepted: a code that names no certificate simply verifies as `valid: false`.
+ * (A full code is 86 characters; Fastify refuses path parameters over `maxParamLength`, 100 by default, with a 414.)
  */
-export const VerifyParams = Type.Object({ code: Text({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false })
+export const VerifyParams = Type.Object({
+  code: Text({
+    minLength: 1,
+    maxLength: 512,
+    description: 'The certificate\'s short code (`7K3M-Q9XD-2HWP`; case and hyphens optional, I and L read as 1, O as 0) or its full code (86 characters of base64url).'
+  })
+}, { additionalProperties: false })
 export type VerifyParams = Static<typeof VerifyParams>
 
 export const IdempotencyHeaders = Type.Object({
@@ -63,7 +69,7 @@ export type RejectBody = Static<typeof RejectBody>
 
 export const FinalizeResponse = Type.Object({
   match: MatchRef,
-  certificate: Type.Object({ id: Id, code: Type.String() }, { additionalProperties: false }),
+  certificate: Type.Object({ id: Id, code: Type.String(), shortCode: Type.String() }, { additionalProperties: false }),
   payout: Type.Optional(PayoutRef)
 }, { additionalProperties: false, description: 'The completed match, the winner\'s certificate and, for a match with a prize, its pending payout.' })
 
@@ -71,9 +77,33 @@ export const PayoutResponse = Type.Object({ payout: PayoutRef }, { additionalPro
 export const PayoutList = Type.Object({ payouts: Type.Array(PayoutRef) }, { additionalProperties: false, description: 'The tournament\'s payouts, oldest first.' })
 
 export const VerifyResponse = Type.Object({
-  valid: Type.Boolean(),
+  valid: Type.Boolean({ description: 'The code names a certificate issued here, its signature checks, and it has not been revoked.' }),
+  status: Type.Union([Type.Literal('valid'), Type.Literal('revoked'), Type.Literal('invalid')], {
+    description: '`revoked`: the certificate is genuine, but a dispute led to another result or a cancellation (see its `revokedAt`, `revokedReason`); `invalid`: no certificate issued here has this code.'
+  }),
   certificate: Type.Optional(CertificateRef)
-}, { additionalProperties: false, description: '`valid: true` with the certificate when the code is a valid signature of a stored certificate.' })
+}, { additionalProperties: false, description: 'The certificate the code names, with whether it stands.' })
+
+export const CertificateList = Type.Object({ certificates: Type.Array(CertificateRef) }, {
+  additionalProperties: false,
+  description: 'The tournament\'s certificates in the order they were issued, revoked ones included.'
+})
+
+export const CertificateKey = Type.Object({
+  algorithm: Type.Literal('Ed25519'),
+  keyId: Type.String({ description: 'RFC 7638 thumbprint of the key (SHA-256, base64url).' }),
+  publicKeyPem: Type.String({ description: 'The public key, SPKI PEM (for `openssl pkeyutl -verify -pubin`, Node\'s `crypto.createPublicKey`).' }),
+  jwk: Type.Object({
+    kty: Type.Literal('OKP'),
+    crv: Type.Literal('Ed25519'),
+    x: Type.String(),
+    kid: Type.String(),
+    alg: Type.Literal('EdDSA'),
+    use: Type.Literal('sig')
+  }, { additionalProperties: false, description: 'The same key as a JSON Web Key.' }),
+  signedBytes: Type.String({ description: 'What a certificate\'s `code` signs.' })
+}, { additionalProperties: false, description: 'The key that signs certificate codes: anyone can check a certificate with it, without this server.' })
+export type CertificateKey = Static<typeof CertificateKey>
 
 const Count = Type.Integer({ minimum: 0 })
 const PayoutTotals = Type.Object({
@@ -91,6 +121,12 @@ export const AnalyticsSummary = Type.Object({
     members: Count,
     inMatches: Type.Integer({ minimum: 0, description: 'Distinct users playing in at least one match.' })
   }, { additionalProperties: false, description: 'Members with the participant role, and distinct players of the matches.' }),
+  players: Type.Array(Type.Object({
+    userId: Id,
+    name: Type.String({ description: 'Display name (the id for a user without one).' }),
+    matches: Type.Integer({ minimum: 0, description: 'Matches the player is in, any state.' }),
+    won: Type.Integer({ minimum: 0, description: 'Completed matches the player won.' })
+  }, { additionalProperties: false }), { description: 'Every player of the tournament\'s matches, most wins first (then by id).' }),
   averageMatchDurationMs: Type.Union([Type.Number(), Type.Null()], { description: 'Mean of completedAt − startedAt over completed matches; null when there is none.' }),
   disputes: Type.Object({
     open: Type.Integer({ minimum: 0, description: 'Matches in the disputed state now.' })

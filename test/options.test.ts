@@ -19,6 +19,10 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['a store that is not a store', { store: { getMatch: 1 } }, /store: must implement the Store interface/],
   ['a bad seed', { store: 'seed' }, /store: must implement/],
   ['a bad certificate key', { certificates: { privateKey: 'x' } }, /certificates\.privateKey: not a PEM private key/],
+  ['a public URL without a scheme', { certificates: { publicUrl: 'cups.example.com' } }, /certificates\.publicUrl: /],
+  ['a public URL with a query', { certificates: { publicUrl: 'https://cups.example.com/?x=1' } }, /certificates\.publicUrl: /],
+  ['an empty issuer', { certificates: { issuer: '' } }, /certificates\.issuer: /],
+  ['an unknown certificates option', { certificates: { locale: 'fr' } }, /certificates\.locale: unknown option/],
   ['an unknown history option', { history: { depth: 1 } }, /history\.depth: unknown option/],
   ['a zero store timeout', { storeTimeoutMs: 0 }, /store\.timeoutMs: must be >= 1/],
   ['a fractional store timeout', { storeTimeoutMs: 2.5 }, /store\.timeoutMs: must be integer/]

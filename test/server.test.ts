@@ -58,7 +58,9 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_IDEMPOTENCY_TTL_MS: '1000',
     MATCHCAST_READINESS_TIMEOUT_MS: '500',
     MATCHCAST_STORE_TIMEOUT_MS: '700',
-    MATCHCAST_DOCS: 'false'
+    MATCHCAST_DOCS: 'false',
+    MATCHCAST_PUBLIC_URL: 'https://cups.example.com',
+    MATCHCAST_CERTIFICATE_ISSUER: 'Spring League'
   })
   t.match(config, {
     port: 0,
@@ -95,7 +97,7 @@ t.test('every variable maps onto its option', async (t) => {
       allowedOrigins: ['https://a.example', 'https://b.example'],
       closeGraceMs: 100,
       storeTimeoutMs: 700,
-      certificates: { privateKey: /BEGIN PRIVATE KEY/ }
+      certificates: { privateKey: /BEGIN PRIVATE KEY/, publicUrl: 'https://cups.example.com', issuer: 'Spring League' }
     }
   })
 })
@@ -127,6 +129,7 @@ t.test('an out-of-range value fails at registration, still naming the variable',
     [{ MATCHCAST_BURST: '0' }, /^MATCHCAST_BURST: /],
     [{ MATCHCAST_SEED: badSeed }, /^MATCHCAST_SEED: .*seed/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: keyPath }, /^MATCHCAST_CERTIFICATE_KEY_FILE: /],
+    [{ MATCHCAST_PUBLIC_URL: 'cups.example.com' }, /^MATCHCAST_PUBLIC_URL: .*certificates\.publicUrl: /],
     [{ MATCHCAST_CLOSE_GRACE_MS: '0' }, /^MATCHCAST_CLOSE_GRACE_MS: /],
     [{ MATCHCAST_JWT_CLOCK_TOLERANCE_MS: '-5' }, /^MATCHCAST_JWT_CLOCK_TOLERANCE_MS: .*auth\.clockToleranceMs: /],
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: .*redis: must be a redis:\/\//],

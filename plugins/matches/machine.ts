@@ -2,6 +2,7 @@
  * The match state machine: which role may send which command, from which state, and what it
  * changes. Pure: no I/O, no clock (the caller passes `now`), no Fastify.
  */
+import assert from 'node:assert'
 import type { Match, MatchState, Role, Scores } from '../../schemas/common.js'
 import { COMMANDS, COMMAND_TYPES, type MatchCommand, type Sender } from '../../schemas/commands.js'
 import type { PendingEvent } from '../../schemas/events.js'
@@ -64,9 +65,10 @@ export function decideWinner (match: Match, scores: Scores, winnerId?: string): 
 
 /**
  * The transition a command makes. Throws `CommandError` with `forbidden` (role), `invalid_state`
- * (state) or `invalid_message` (scores or winner that do not fit the match).
+ * (state) or `invalid_message` (scores or winner that do not fit the match). A finalize names the
+ * certificate it issues (`certificateId`, chosen by the caller) in the match and in its event.
  */
-export function decide (match: Match, actor: Actor, command: MatchCommand, now: Date): Transition {
+export function decide (match: Match, actor: Actor, command: MatchCommand, now: Date, certificateId?: string): Transition {
   if (!mayIssue(actor, command.type, match)) throw new CommandError('forbidden')
   if (!RULES[command.type].from.includes(match.state)) {
     throw new CommandError('invalid_state', `${command.type} is not allowed while the match is ${match.state}`)
@@ -88,9 +90,10 @@ export function decide (match: Match, actor: Actor, command: MatchCommand, now: 
       }
     case 'match.finalize': {
       const winnerId = decideWinner(match, command.scores, command.winnerId)
+      assert(certificateId !== undefined, 'match.finalize needs the id of the certificate it issues')
       return {
-        patch: { state: 'completed', scores: command.scores, winnerId, completedAt: at },
-        event: { type: 'match_completed', data: { state: 'completed', scores: command.scores, winnerId, completedAt: at } }
+        patch: { state: 'completed', scores: command.scores, winnerId, completedAt: at, certificateId },
+        event: { type: 'match_completed', data: { state: 'completed', scores: command.scores, winnerId, completedAt: at, certificateId } }
       }
     }
     case 'match.cancel':

@@ -4,14 +4,16 @@
  * compare-and-set (with the winner's certificate and prize payout when the match completes, all or
  * nothing), then hands the event to the broadcaster.
  */
+import { randomUUID } from 'node:crypto'
 import { CommandError, StoreTimeoutError, type StoreTimeout } from '../../lib/errors.js'
 import type { Certificate, Match, Payout } from '../../schemas/common.js'
 import type { MatchCommand } from '../../schemas/commands.js'
+import type { PendingEvent } from '../../schemas/events.js'
 import type { MatchEvents } from '../broadcast/index.js'
 import type { Certificates } from '../certificates/index.js'
 import type { CertificateSigner } from '../certificates/signer.js'
 import type { Payouts } from '../payouts/index.js'
-import type { Store } from '../store/store.js'
+import type { Retirement, Store } from '../store/store.js'
 import { RULES, decide, type Actor } from './machine.js'
 
 export interface CommandResult {
@@ -40,6 +42,26 @@ export interface MatchServiceDeps {
   now?: () => Date
 }
 
+/** Display names of `ids`, in their order: the store's, else the id itself. */
+export async function namesOf (store: Pick<Store, 'getUserNames'>, ids: readonly string[]): Promise<Map<string, string>> {
+  const known = (await store.getUserNames?.(ids)) ?? new Map<string, string>()
+  return new Map(ids.map((id) => [id, known.get(id) ?? id]))
+}
+
+/**
+ * What a transition overturns: finalizing or cancelling a disputed match retires the result of
+ * its earlier finalize, if it had one (its certificate is revoked, its pending payout rejected).
+ */
+function retirementOf (match: Match, event: PendingEvent, at: string): Retirement | undefined {
+  if (match.state !== 'disputed') return undefined
+  if (event.type === 'match_completed') {
+    return { at, reason: `superseded: match ${match.id} was finalized again after a dispute (certificate ${event.data.certificateId})` }
+  }
+  // From `disputed` a match can only be finalized or cancelled.
+  const { reason } = (event as Extract<PendingEvent, { type: 'match_cancelled' }>).data
+  return { at, reason: `match ${match.id} was cancelled after a dispute: ${reason}` }
+}
+
 export function createMatchService ({ store, events, certificates, payouts, now = () => new Date() }: MatchServiceDeps): MatchService {
   // Commands of one match run one after another on this instance, so their events are emitted in
   // the order their writes were committed.
@@ -48,7 +70,8 @@ export function createMatchService ({ store, events, certificates, payouts, now 
   async function run (matchId: string, actor: Actor, command: MatchCommand): Promise<CommandResult> {
     const match = await store.getMatch(matchId)
     if (match === undefined) throw new CommandError('invalid_state', 'match does not exist')
-    const { patch, event } = decide(match, actor, command, now())
+    const at = now()
+    const { patch, event } = decide(match, actor, command, at, command.type === 'match.finalize' ? randomUUID() : undefined)
     /** A write that timed out may still commit; if it does, its event goes out as usual. */
     const lateEventsToo = (write: Promise<Match | undefined>) => write.catch((err: unknown) => {
       if (err instanceof StoreTimeoutError) {
@@ -57,21 +80,27 @@ export function createMatchService ({ store, events, certificates, payouts, now 
       throw err
     })
     const result: Partial<CommandResult> = {}
+    const retire = retirementOf(match, event, at.toISOString())
     if (event.type === 'match_completed') {
-      const { winnerId, scores, completedAt } = event.data
-      const tournament = await store.getTournament(match.tournamentId)
+      const { winnerId, scores, completedAt, certificateId } = event.data
+      const [tournament, names] = await Promise.all([store.getTournament(match.tournamentId), namesOf(store, match.participants)])
       result.certificate = certificates.issue({
+        id: certificateId,
         tournamentId: match.tournamentId,
         tournamentName: tournament?.name ?? match.tournamentId,
         matchId,
         userId: winnerId,
         scores,
+        names: Object.fromEntries(names),
         issuedAt: completedAt
       })
-      result.payout = payouts.prizeOf(match, winnerId, completedAt)
-      result.match = await lateEventsToo(store.completeMatch(matchId, match.version, patch, result.certificate, result.payout))
+      result.payout = payouts.prizeOf(match, winnerId, completedAt, certificateId)
+      result.match = await lateEventsToo(store.completeMatch(matchId, match.version, patch, result.certificate, result.payout, retire))
+      // After a retirement the store leaves out the payout of a winner paid for this match already.
+      if (retire !== undefined && result.payout !== undefined && result.match !== undefined &&
+        await store.getPayout(result.payout.id) === undefined) delete result.payout
     } else {
-      result.match = await lateEventsToo(store.updateMatch(matchId, match.version, patch))
+      result.match = await lateEventsToo(store.updateMatch(matchId, match.version, patch, retire))
     }
     if (result.match === undefined) {
       // Lost a race: someone else changed the match between our read and our write.

@@ -11,8 +11,8 @@ export type PayoutDecision = Exclude<PayoutStatus, 'pending'>
 
 /** `app.matchcast.payouts`: prize payouts of completed matches, and the organizer's decision on each. */
 export interface Payouts {
-  /** The pending payout of a match's prize to its winner (not stored yet), or `undefined` without a prize. */
-  prizeOf (match: Match, winnerId: string, at: string): Payout | undefined
+  /** The pending payout of a match's prize to its winner, for the result `certificateId` certifies (not stored yet), or `undefined` without a prize. */
+  prizeOf (match: Match, winnerId: string, at: string, certificateId?: string): Payout | undefined
   /**
    * Moves a pending payout to `to`. Already there: resolves it unchanged (a no-op); in the other
    * final state: throws `MATCHCAST_ERR_PAYOUT_INVALID_STATE` (409). Of racing decisions one wins,
@@ -30,9 +30,10 @@ declare module '../../lib/namespace.js' {
 
 export function createPayouts (store: Store): Payouts {
   return {
-    prizeOf (match, winnerId, at) {
+    prizeOf (match, winnerId, at, certificateId) {
       if (match.prize === undefined) return undefined
       return {
+        ...(certificateId !== undefined && { certificateId }),
         id: randomUUID(),
         tournamentId: match.tournamentId,
         matchId: match.id,

@@ -1,6 +1,6 @@
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import { parseSeed, seededMatch } from './seed.js'
-import type { IdempotencyBegin, MatchPatch, StoredResponse, Store } from './store.js'
+import type { IdempotencyBegin, MatchPatch, Retirement, StoredResponse, Store } from './store.js'
 
 interface IdempotencyRecord {
   fingerprint: string
@@ -16,6 +16,7 @@ const clone = <T>(value: T): T => structuredClone(value)
  */
 export class MemoryStore implements Store {
   readonly #tournaments = new Map<string, Tournament>()
+  readonly #names = new Map<string, string>()
   readonly #members = new Map<string, Member>()
   readonly #matches = new Map<string, Match>()
   readonly #certificates = new Map<string, Certificate>()
@@ -25,11 +26,16 @@ export class MemoryStore implements Store {
   constructor (seed: Partial<Seed> = {}) {
     const full = parseSeed(seed)
     for (const t of full.tournaments) this.#tournaments.set(t.id, t)
+    for (const u of full.users ?? []) this.#names.set(u.id, u.name)
     for (const m of full.members) this.#members.set(`${m.tournamentId}\u0000${m.userId}`, m)
     for (const m of full.matches) this.#matches.set(m.id, seededMatch(m))
   }
 
   async getTournament (id: string) { return clone(this.#tournaments.get(id)) }
+  async getUserNames (ids: readonly string[]) {
+    return new Map(ids.flatMap((id) => (this.#names.has(id) ? [[id, this.#names.get(id)!] as const] : [])))
+  }
+
   async getRole (tournamentId: string, userId: string): Promise<Role | undefined> {
     return this.#members.get(`${tournamentId}\u0000${userId}`)?.role
   }
@@ -53,15 +59,30 @@ export class MemoryStore implements Store {
     return next
   }
 
-  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch) {
-    return clone(this.#cas(id, expectedVersion, patch))
+  /** Revokes the match's certificates and rejects its pending payouts (see `Retirement`). */
+  #retire (matchId: string, { at, reason }: Retirement): void {
+    for (const c of this.#certificates.values()) {
+      if (c.matchId === matchId && c.revokedAt === undefined) Object.assign(c, { revokedAt: at, revokedReason: reason })
+    }
+    for (const p of this.#payouts.values()) {
+      if (p.matchId === matchId && p.status === 'pending') Object.assign(p, { status: 'rejected', reason, updatedAt: at })
+    }
   }
 
-  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout) {
+  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch, retire?: Retirement) {
+    const next = this.#cas(id, expectedVersion, patch)
+    if (next !== undefined && retire !== undefined) this.#retire(id, retire)
+    return clone(next)
+  }
+
+  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, retire?: Retirement) {
     const next = this.#cas(id, expectedVersion, patch)
     if (next !== undefined) {
+      if (retire !== undefined) this.#retire(id, retire)
       this.#certificates.set(certificate.id, clone(certificate))
-      if (payout !== undefined) this.#payouts.set(payout.id, clone(payout))
+      const paid = retire !== undefined && payout !== undefined &&
+        [...this.#payouts.values()].some((p) => p.matchId === id && p.userId === payout.userId && p.status === 'approved')
+      if (payout !== undefined && !paid) this.#payouts.set(payout.id, clone(payout))
     }
     return clone(next)
   }
@@ -71,8 +92,16 @@ export class MemoryStore implements Store {
     return clone([...this.#certificates.values()].find((c) => c.code === code))
   }
 
+  async getCertificateByShortCode (shortCode: string) {
+    return clone([...this.#certificates.values()].find((c) => c.shortCode === shortCode))
+  }
+
   async getCertificateByMatch (matchId: string) {
     return clone([...this.#certificates.values()].find((c) => c.matchId === matchId))
+  }
+
+  async listCertificates (tournamentId: string) {
+    return [...this.#certificates.values()].filter((c) => c.tournamentId === tournamentId).map(clone)
   }
 
   async getPayout (id: string) { return clone(this.#payouts.get(id)) }

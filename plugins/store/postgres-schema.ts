@@ -4,12 +4,16 @@
 export const TABLES = {
   migrations: 'matchcast_migrations',
   tournaments: 'tournaments',
+  users: 'users',
   members: 'members',
   matches: 'matches',
   certificates: 'certificates',
   payouts: 'payouts',
   idempotency: 'idempotency_keys'
 } as const
+
+/** Each table's schema-qualified name. */
+export type Tables = Record<keyof typeof TABLES, string>
 
 export interface Migration {
   id: number
@@ -79,4 +83,19 @@ export const MIGRATIONS: readonly Migration[] = [{
       body json,
       PRIMARY KEY (scope, key)
     );`
+}, {
+  id: 2,
+  name: 'names, findable and revocable certificates',
+  sql: (s) => `
+    CREATE TABLE ${s}.users (id text PRIMARY KEY, name text NOT NULL);
+    ALTER TABLE ${s}.matches ADD COLUMN certificate_id text;
+    ALTER TABLE ${s}.payouts ADD COLUMN certificate_id text;
+    ALTER TABLE ${s}.certificates
+      ADD COLUMN names jsonb,
+      ADD COLUMN issuer text,
+      ADD COLUMN revoked_at timestamptz,
+      ADD COLUMN revoked_reason text;
+    -- A short code is the first 60 bits of the signature: the code's first ten base64url characters.
+    CREATE INDEX certificates_short_code ON ${s}.certificates (left(code, 10), seq);
+    CREATE INDEX certificates_tournament ON ${s}.certificates (tournament_id, seq);`
 }]

@@ -6,8 +6,8 @@
  *   Migrations run once per store, in one transaction, under an advisory lock (so instances that
  *   start together do not race), and each is recorded in `matchcast_migrations`.
  * - A match change is one `UPDATE … WHERE version = $expected`: the row lock makes racing writers
- *   serialize, and the loser matches no row. `completeMatch` runs that update, the certificate and
- *   the payout in one transaction.
+ *   serialize, and the loser matches no row. `completeMatch` runs that update, the retirement of an
+ *   overturned result, the certificate and the payout in one transaction.
  * - Idempotency keys have a primary key on (scope, key): of concurrent begins, exactly one inserts.
  * - Timestamps of matches and payouts are `timestamptz` and read back as ISO-8601 UTC with
  *   milliseconds; a certificate's `issuedAt` is kept as text, since its exact bytes are signed.
@@ -16,9 +16,12 @@ import pg from 'pg'
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import { InvalidOptionsError } from '../../lib/errors.js'
 import { toCertificate, toMatch, toPayout, type CertificateRow, type MatchRow, type PayoutRow } from './postgres-rows.js'
-import { MIGRATIONS, TABLES } from './postgres-schema.js'
-import { parseSeed, seededMatch } from './seed.js'
-import type { IdempotencyBegin, MatchPatch, Store, StoredResponse } from './store.js'
+import { MIGRATIONS, TABLES, type Tables } from './postgres-schema.js'
+import { insertCertificate, insertPayout, retireResult } from './postgres-results.js'
+import { insertSeed } from './postgres-seed.js'
+import { parseSeed } from './seed.js'
+import { codePrefixOf } from '../certificates/codes.js'
+import type { IdempotencyBegin, MatchPatch, Retirement, Store, StoredResponse } from './store.js'
 
 export const DEFAULT_SCHEMA = 'matchcast'
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -36,7 +39,6 @@ export interface PostgresStoreOptions {
   onError?: (err: Error) => void
 }
 
-type Tables = Record<keyof typeof TABLES, string>
 type Queryable = Pick<pg.PoolClient, 'query'>
 
 export class PostgresStore implements Store {
@@ -108,33 +110,8 @@ export class PostgresStore implements Store {
   /** Loads a seed (the demo seed JSON shape); existing rows are kept, so loading twice is harmless. */
   async loadSeed (seed: Partial<Seed>): Promise<void> {
     const full = parseSeed(seed)
-    const matches = full.matches.map(seededMatch).map((m) => ({
-      id: m.id,
-      tournament_id: m.tournamentId,
-      state: m.state,
-      participants: m.participants,
-      scores: m.scores,
-      winner_id: m.winnerId,
-      prize_amount: m.prize?.amount ?? null,
-      prize_currency: m.prize?.currency ?? null,
-      started_at: m.startedAt ?? null,
-      completed_at: m.completedAt ?? null
-    }))
-    const members = full.members.map((m) => ({ tournament_id: m.tournamentId, user_id: m.userId, role: m.role }))
     await this.#migrated()
-    await this.#transaction(async (client) => {
-      await client.query(`INSERT INTO ${this.#t.tournaments} (id, name) SELECT id, name FROM jsonb_to_recordset($1::jsonb) AS x(id text, name text)
-        ON CONFLICT (id) DO NOTHING`, [JSON.stringify(full.tournaments)])
-      await client.query(`INSERT INTO ${this.#t.members} (tournament_id, user_id, role)
-        SELECT tournament_id, user_id, role FROM jsonb_to_recordset($1::jsonb) AS x(tournament_id text, user_id text, role text)
-        ON CONFLICT (tournament_id, user_id) DO NOTHING`, [JSON.stringify(members)])
-      await client.query(`INSERT INTO ${this.#t.matches}
-          (id, tournament_id, state, participants, scores, winner_id, prize_amount, prize_currency, started_at, completed_at)
-        SELECT id, tournament_id, state, participants, scores, winner_id, prize_amount, prize_currency, started_at, completed_at
-        FROM jsonb_to_recordset($1::jsonb) AS x(id text, tournament_id text, state text, participants jsonb, scores jsonb,
-          winner_id text, prize_amount bigint, prize_currency text, started_at timestamptz, completed_at timestamptz)
-        ON CONFLICT (id) DO NOTHING`, [JSON.stringify(matches)])
-    })
+    await this.#transaction((client) => insertSeed(client, this.#t, full))
   }
 
   async #transaction<T> (work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -160,6 +137,11 @@ export class PostgresStore implements Store {
   async getTournament (id: string): Promise<Tournament | undefined> {
     const [row] = await this.#query<Tournament>(`SELECT id, name FROM ${this.#t.tournaments} WHERE id = $1`, [id])
     return row
+  }
+
+  async getUserNames (ids: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.#query<{ id: string, name: string }>(`SELECT id, name FROM ${this.#t.users} WHERE id = ANY($1::text[])`, [ids])
+    return new Map(rows.map((r) => [r.id, r.name]))
   }
 
   async getRole (tournamentId: string, userId: string): Promise<Role | undefined> {
@@ -196,27 +178,29 @@ export class PostgresStore implements Store {
     if (patch.winnerId !== undefined) set('winner_id', patch.winnerId)
     if (patch.startedAt !== undefined) set('started_at', patch.startedAt)
     if (patch.completedAt !== undefined) set('completed_at', patch.completedAt)
+    if (patch.certificateId !== undefined) set('certificate_id', patch.certificateId)
     const [row] = await this.#query<MatchRow>(`UPDATE ${this.#t.matches} SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING *`, values, on)
     return row === undefined ? undefined : toMatch(row)
   }
 
-  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch): Promise<Match | undefined> {
-    return this.#cas(this.#pool, id, expectedVersion, patch)
+  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch, retire?: Retirement): Promise<Match | undefined> {
+    if (retire === undefined) return this.#cas(this.#pool, id, expectedVersion, patch)
+    await this.ready()
+    return this.#transaction(async (client) => {
+      const match = await this.#cas(client, id, expectedVersion, patch)
+      if (match !== undefined) await retireResult(client, this.#t, id, retire)
+      return match
+    })
   }
 
-  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout): Promise<Match | undefined> {
+  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, retire?: Retirement): Promise<Match | undefined> {
     await this.ready()
     return this.#transaction(async (client) => {
       const match = await this.#cas(client, id, expectedVersion, patch)
       if (match === undefined) return undefined
-      const c = certificate
-      await client.query(`INSERT INTO ${this.#t.certificates} (id, code, tournament_id, tournament_name, match_id, user_id, scores, issued_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [c.id, c.code, c.tournamentId, c.tournamentName, c.matchId, c.userId, JSON.stringify(c.scores), c.issuedAt])
-      if (payout !== undefined) {
-        const p = payout
-        await client.query(`INSERT INTO ${this.#t.payouts} (id, tournament_id, match_id, user_id, amount, currency, status, reason, created_at, updated_at)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [p.id, p.tournamentId, p.matchId, p.userId, p.amount, p.currency, p.status, p.reason ?? null, p.createdAt, p.updatedAt])
-      }
+      if (retire !== undefined) await retireResult(client, this.#t, id, retire)
+      await insertCertificate(client, this.#t, certificate)
+      if (payout !== undefined) await insertPayout(client, this.#t, payout, retire !== undefined)
       return match
     })
   }
@@ -228,8 +212,13 @@ export class PostgresStore implements Store {
 
   getCertificate (id: string) { return this.#certificate('id', id) }
   getCertificateByCode (code: string) { return this.#certificate('code', code) }
-  /** The match's first certificate. */
+  getCertificateByShortCode (shortCode: string) { return this.#certificate('left(code, 10)', codePrefixOf(shortCode)) }
   getCertificateByMatch (matchId: string) { return this.#certificate('match_id', matchId) }
+
+  async listCertificates (tournamentId: string): Promise<Certificate[]> {
+    const rows = await this.#query<CertificateRow>(`SELECT * FROM ${this.#t.certificates} WHERE tournament_id = $1 ORDER BY seq`, [tournamentId])
+    return rows.map(toCertificate)
+  }
 
   async #payout (where: string, value: string): Promise<Payout | undefined> {
     const [row] = await this.#query<PayoutRow>(`SELECT * FROM ${this.#t.payouts} WHERE ${where} = $1 ORDER BY seq LIMIT 1`, [value])

@@ -11,11 +11,29 @@
  *   resolves `undefined`. Two writers racing on one version: exactly one wins.
  * - `completeMatch` is all or nothing: the match change, the certificate and the payout are written
  *   together or not at all.
+ * - A `retire` given to `updateMatch` or `completeMatch` is part of the same write: every
+ *   certificate of the match not yet revoked is revoked (`revokedAt`, `revokedReason`) and every
+ *   pending payout of the match is rejected with its reason, before the new certificate and payout
+ *   are written. With it, `completeMatch` writes the payout only when no payout of the match to the
+ *   same user is approved already (that user was paid for the match once).
+ * - A certificate's `shortCode` is a function of its `code` (`shortCodeOf` in
+ *   plugins/certificates/codes.ts): a store may keep it or derive it.
  * - Idempotency records are scoped by `scope` (the user) and `key`; `begin` is atomic, so of two
  *   concurrent begins with one key exactly one gets `started`.
  * - Methods are safe to call concurrently. `close()` is idempotent.
  */
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Tournament } from '../../schemas/common.js'
+
+/**
+ * The result of an earlier finalize that a transition overturns (a disputed match finalized again,
+ * or cancelled): its certificates are revoked and its pending payouts rejected, in the same write.
+ */
+export interface Retirement {
+  /** When: the revoked certificates' `revokedAt` and the rejected payouts' `updatedAt`. */
+  at: string
+  /** Why: the revoked certificates' `revokedReason` and the rejected payouts' `reason`. */
+  reason: string
+}
 
 /** The fields a transition may change. */
 export interface MatchPatch {
@@ -24,6 +42,7 @@ export interface MatchPatch {
   winnerId?: string | null
   startedAt?: string
   completedAt?: string
+  certificateId?: string
 }
 
 /** A response kept for an idempotency key, replayed verbatim for the same key and body. */
@@ -44,20 +63,34 @@ export type IdempotencyBegin =
 
 export interface Store {
   getTournament (id: string): Promise<Tournament | undefined>
+  /**
+   * Display names of the given users (the seed's `users`), for certificates, analytics and
+   * snapshots. Users the store cannot name are left out (they are shown by id). Optional: a store
+   * without it shows every user by id.
+   */
+  getUserNames? (ids: readonly string[]): Promise<Map<string, string>>
   /** The user's role in the tournament, or `undefined` for a non-member. */
   getRole (tournamentId: string, userId: string): Promise<Role | undefined>
   listMembers (tournamentId: string): Promise<Member[]>
   getMatch (id: string): Promise<Match | undefined>
   /** Matches of a tournament, ordered by id. */
   listMatches (tournamentId: string): Promise<Match[]>
-  /** Compare-and-set on `version`; the updated match, or `undefined` when the version moved (or the match is gone). */
-  updateMatch (id: string, expectedVersion: number, patch: MatchPatch): Promise<Match | undefined>
+  /**
+   * Compare-and-set on `version`; the updated match, or `undefined` when the version moved (or the
+   * match is gone). With `retire`, the match's earlier result is retired in the same write.
+   */
+  updateMatch (id: string, expectedVersion: number, patch: MatchPatch, retire?: Retirement): Promise<Match | undefined>
   /** `updateMatch` plus the winner's certificate and, when given, a payout; all or nothing. */
-  completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout): Promise<Match | undefined>
+  completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, retire?: Retirement): Promise<Match | undefined>
 
   getCertificate (id: string): Promise<Certificate | undefined>
   getCertificateByCode (code: string): Promise<Certificate | undefined>
+  /** The certificate of a short code (canonical `XXXX-XXXX-XXXX`); of two sharing one (a 2^-60 chance), the first issued. */
+  getCertificateByShortCode (shortCode: string): Promise<Certificate | undefined>
+  /** The match's first certificate. */
   getCertificateByMatch (matchId: string): Promise<Certificate | undefined>
+  /** Certificates of a tournament, revoked ones included, in the order they were issued. */
+  listCertificates (tournamentId: string): Promise<Certificate[]>
 
   getPayout (id: string): Promise<Payout | undefined>
   getPayoutByMatch (matchId: string): Promise<Payout | undefined>

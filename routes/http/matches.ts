@@ -50,7 +50,7 @@ const matches: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
     const certificate = result.certificate!
     return {
       match: result.match,
-      certificate: { id: certificate.id, code: certificate.code },
+      certificate: { id: certificate.id, code: certificate.code, shortCode: certificate.shortCode },
       ...(result.payout !== undefined && { payout: result.payout })
     }
   })

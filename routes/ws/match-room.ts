@@ -3,6 +3,7 @@
  * events), then the match's events live; commands of the match's organizers and participants.
  */
 import type { FastifyPluginAsync } from 'fastify'
+import { namesOf } from '../../plugins/matches/service.js'
 import type { RoomMember } from '../../plugins/websocket/rooms.js'
 import { MatchParams, MatchRoomQuery } from '../../schemas/params.js'
 import { admit, begin, current, serve } from './session.js'
@@ -21,9 +22,12 @@ const matchRoom: FastifyPluginAsync = async (app) => {
       const admitted = await admit(app, conn, request, () => store.getMatch(matchId))
       if (admitted === undefined) return
       const { role } = admitted
+      // Participants never change, so their names are read once per connection.
+      let names: Promise<Record<string, string>> | undefined
       const snapshot = async (resync: boolean) => {
         const { seq, epoch, match } = await current(app, conn, matchId)
-        conn.send({ type: 'snapshot', matchId, seq, epoch, role, match, ...(resync && { resync: true as const }) })
+        names ??= namesOf(store, match.participants).then((known) => Object.fromEntries(known))
+        conn.send({ type: 'snapshot', matchId, seq, epoch, role, match, names: await names, ...(resync && { resync: true as const }) })
       }
       const member: RoomMember = { connection: conn, held: [], resync: () => snapshot(true) }
       // Join first and hold live events, so none slips between the snapshot and going live.

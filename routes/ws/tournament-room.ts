@@ -4,6 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify'
 import { CommandError } from '../../lib/errors.js'
+import { namesOf } from '../../plugins/matches/service.js'
 import { coalesceResyncs, type RoomMember } from '../../plugins/websocket/rooms.js'
 import { TournamentParams } from '../../schemas/params.js'
 import { admit, begin, current, serve } from './session.js'
@@ -22,11 +23,12 @@ const tournamentRoom: FastifyPluginAsync = async (app) => {
       const admitted = await admit(app, conn, request, async () => (await store.getTournament(tournamentId)) && { tournamentId })
       if (admitted === undefined) return
       const list = await store.listMatches(tournamentId)
+      const names = Object.fromEntries(await namesOf(store, [...new Set(list.flatMap((m) => m.participants))]))
       // Resyncs asked for together (e.g. every match when Redis returns): one snapshot holding those matches.
       const resync = coalesceResyncs(async (ids) => {
         const now = await Promise.all(ids.map((id) => current(app, conn, id)))
         const seqs = Object.fromEntries(ids.map((id, i) => [id, now[i]!.seq]))
-        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: now.map((c) => c.match), seqs, resync: true })
+        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: now.map((c) => c.match), seqs, names, resync: true })
       })
       const members = list.map((m) => {
         const member: RoomMember = { connection: conn, held: [], resync: () => resync(m.id) }
@@ -37,7 +39,7 @@ const tournamentRoom: FastifyPluginAsync = async (app) => {
       const seqs = new Map<string, number>()
       for (const m of list) seqs.set(m.id, (await events.position(m.id)).seq)
       const matchesNow = await store.listMatches(tournamentId)
-      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs: Object.fromEntries(seqs) })
+      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs: Object.fromEntries(seqs), names })
       for (const [id, member] of members) {
         conn.lastSeq.set(id, seqs.get(id)!)
         connections.rooms.release(id, member)

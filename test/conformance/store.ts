@@ -2,8 +2,10 @@
  * The Store contract (plugins/store/store.ts), run against every implementation: the memory store
  * and PostgreSQL. Each test gets a fresh store holding `conformanceSeed()`.
  */
+import { randomBytes } from 'node:crypto'
 import type { Test } from 'tap'
 import type { Certificate, Payout, Seed } from '../../schemas/common.js'
+import { shortCodeOf } from '../../plugins/certificates/codes.js'
 import type { Store } from '../../plugins/store/store.js'
 
 export type StoreFactory = (t: Test, seed: Seed) => Promise<Store>
@@ -14,6 +16,7 @@ const T1 = '2025-03-01T10:30:00.000Z'
 export function conformanceSeed (): Seed {
   return {
     tournaments: [{ id: 't1', name: 'Spring Cup' }, { id: 't2', name: 'Other Cup' }],
+    users: [{ id: 'u-a', name: 'Алиса Łódź' }, { id: 'u-b', name: 'Bob' }, { id: '__proto__', name: 'Proto' }],
     members: [
       { tournamentId: 't1', userId: 'u-org', role: 'organizer' },
       { tournamentId: 't1', userId: 'u-a', role: 'participant' },
@@ -34,13 +37,29 @@ export function conformanceSeed (): Seed {
 let counter = 0
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`
 
-function certificateFor (matchId: string, userId = 'u-a'): Certificate {
-  return { id: unique('c'), code: unique('code'), tournamentId: 't1', tournamentName: 'Spring Cup', matchId, userId, scores: { 'u-a': 3, 'u-b': 1 }, issuedAt: T1 }
+function certificateFor (matchId: string, userId = 'u-a', tournamentId = 't1'): Certificate {
+  // A code shaped like a real one: 64 bytes of base64url, so its short code means something.
+  const code = randomBytes(64).toString('base64url')
+  return {
+    id: unique('c'),
+    code,
+    shortCode: shortCodeOf(code),
+    tournamentId,
+    tournamentName: 'Spring Cup',
+    matchId,
+    userId,
+    scores: { 'u-a': 3, 'u-b': 1 },
+    names: { 'u-a': 'Алиса Łódź', 'u-b': 'Bob' },
+    issuer: 'Spring League',
+    issuedAt: T1
+  }
 }
 
-function payoutFor (matchId: string, userId = 'u-a', at = T1): Payout {
-  return { id: unique('p'), tournamentId: 't1', matchId, userId, amount: 5000, currency: 'USD', status: 'pending', createdAt: at, updatedAt: at }
+function payoutFor (matchId: string, userId = 'u-a', at = T1, certificateId?: string): Payout {
+  return { id: unique('p'), tournamentId: 't1', matchId, userId, amount: 5000, currency: 'USD', status: 'pending', createdAt: at, updatedAt: at, ...(certificateId !== undefined && { certificateId }) }
 }
+
+const T2 = '2025-03-02T09:00:00.000Z'
 
 const finalPatch = { state: 'completed' as const, scores: { 'u-a': 3, 'u-b': 1 }, winnerId: 'u-a', completedAt: T1 }
 
@@ -58,6 +77,14 @@ export function storeSuite (t: Test, factory: StoreFactory): void {
     t.same(members.map((m) => m.userId).sort(), ['u-a', 'u-b', 'u-fan', 'u-org'])
     t.same(members.find((m) => m.userId === 'u-fan'), { tournamentId: 't1', userId: 'u-fan', role: 'spectator' })
     t.same(await store.listMembers('nope'), [])
+  })
+
+  t.test('user names: the seed\'s names of the users asked for; users without one are left out', async (t) => {
+    const store = await fresh(t)
+    const names = await store.getUserNames!(['u-a', 'u-b', 'u-x', '__proto__', 'toString'])
+    t.ok(names instanceof Map)
+    t.same([...names].sort(), [['__proto__', 'Proto'], ['u-a', 'Алиса Łódź'], ['u-b', 'Bob']])
+    t.same([...await store.getUserNames!([])], [])
   })
 
   t.test('matches: seed defaults, every field, ordered lists', async (t) => {
@@ -217,6 +244,86 @@ export function storeSuite (t: Test, factory: StoreFactory): void {
     t.equal((await store.listPayouts('t1')).length, 3)
     t.equal((await store.getPayoutByMatch('m1'))!.id, first.id)
     t.equal((await store.getCertificateByMatch('m1'))!.id, firstCertificate.id)
+  })
+
+  t.test('certificates: every field round-trips; found by short code; listed per tournament in issue order', async (t) => {
+    const store = await fresh(t)
+    const first = certificateFor('m1')
+    const second = certificateFor('m3', 'u-b')
+    await store.completeMatch('m1', 0, { ...finalPatch, certificateId: first.id }, first, payoutFor('m1', 'u-a', T1, first.id))
+    await store.completeMatch('m3', 0, finalPatch, second)
+    t.same(await store.getCertificate(first.id), first)
+    t.same(await store.getCertificateByShortCode(first.shortCode), first)
+    t.same(await store.getCertificateByShortCode(second.shortCode), second)
+    t.equal(await store.getCertificateByShortCode('0000-0000-0000'), undefined)
+    t.same((await store.listCertificates('t1')).map((c) => c.id), [first.id, second.id])
+    t.same(await store.listCertificates('t2'), [])
+    t.equal((await store.getMatch('m1'))!.certificateId, first.id, 'the match names its certificate')
+    t.notOk('certificateId' in (await store.getMatch('m3'))!, 'not unless the patch does')
+    t.equal((await store.getPayoutByMatch('m1'))!.certificateId, first.id, 'the payout names the certificate of its result')
+  })
+
+  t.test('certificates issued before names were signed (no names, no issuer) round-trip as they were', async (t) => {
+    const store = await fresh(t)
+    const { names: _names, issuer: _issuer, ...legacy } = certificateFor('m1')
+    await store.completeMatch('m1', 0, finalPatch, legacy)
+    t.same(await store.getCertificate(legacy.id), legacy)
+    t.same(await store.getCertificateByShortCode(legacy.shortCode), legacy)
+  })
+
+  t.test('completeMatch with a retirement: earlier certificates revoked, pending payouts rejected, in the same write', async (t) => {
+    const store = await fresh(t)
+    const first = certificateFor('m1')
+    const firstPayout = payoutFor('m1', 'u-a', T1, first.id)
+    await store.completeMatch('m1', 0, finalPatch, first, firstPayout)
+    await store.completeMatch('m3', 0, finalPatch, certificateFor('m3'), payoutFor('m3'))
+    await store.updateMatch('m1', 1, { state: 'disputed' })
+    const second = certificateFor('m1', 'u-b')
+    const secondPayout = payoutFor('m1', 'u-b', T2, second.id)
+    const retire = { at: T2, reason: 'finalized again' }
+    t.equal(await store.completeMatch('m1', 1, finalPatch, second, secondPayout, retire), undefined, 'a stale version writes nothing')
+    t.notOk((await store.getCertificate(first.id))!.revokedAt, 'not even the retirement')
+    t.match(await store.completeMatch('m1', 2, { ...finalPatch, winnerId: 'u-b' }, second, secondPayout, retire), { version: 3, winnerId: 'u-b' })
+    t.same(await store.getCertificate(first.id), { ...first, revokedAt: T2, revokedReason: 'finalized again' })
+    t.same(await store.getCertificate(second.id), second, 'the new certificate stands')
+    t.match(await store.getPayout(firstPayout.id), { status: 'rejected', reason: 'finalized again', updatedAt: T2 })
+    t.same(await store.getPayout(secondPayout.id), secondPayout)
+    t.equal((await store.listPayouts('t1')).filter((p) => p.matchId === 'm3' && p.status === 'pending').length, 1, 'other matches are untouched')
+    t.notOk((await store.listCertificates('t1')).find((c) => c.matchId === 'm3')!.revokedAt)
+  })
+
+  t.test('completeMatch with a retirement pays no one twice: an approved payout of the match to the same user stays, and no new one is written', async (t) => {
+    const store = await fresh(t)
+    const firstPayout = payoutFor('m1')
+    await store.completeMatch('m1', 0, finalPatch, certificateFor('m1'), firstPayout)
+    await store.setPayoutStatus(firstPayout.id, 'pending', 'approved')
+    await store.updateMatch('m1', 1, { state: 'disputed' })
+    const again = payoutFor('m1', 'u-a', T2)
+    t.ok(await store.completeMatch('m1', 2, finalPatch, certificateFor('m1'), again, { at: T2, reason: 'again' }))
+    t.equal((await store.getPayout(firstPayout.id))!.status, 'approved', 'an approved payout is not taken back')
+    t.equal(await store.getPayout(again.id), undefined, 'the same winner is not paid again')
+    await store.updateMatch('m1', 3, { state: 'disputed' })
+    const other = payoutFor('m1', 'u-b', T2)
+    await store.completeMatch('m1', 4, { ...finalPatch, winnerId: 'u-b' }, certificateFor('m1', 'u-b'), other, { at: T2, reason: 'again' })
+    t.same(await store.getPayout(other.id), other, 'another winner is paid')
+    const plain = payoutFor('m3', 'u-a')
+    await store.completeMatch('m3', 0, finalPatch, certificateFor('m3'), plain)
+    t.same(await store.getPayout(plain.id), plain, 'without a retirement a payout is always written')
+  })
+
+  t.test('updateMatch with a retirement (a cancel after a dispute): the result is retired with the change, and only then', async (t) => {
+    const store = await fresh(t)
+    const certificate = certificateFor('m1')
+    const payout = payoutFor('m1')
+    await store.completeMatch('m1', 0, finalPatch, certificate, payout)
+    await store.updateMatch('m1', 1, { state: 'disputed' })
+    const retire = { at: T2, reason: 'cancelled after a dispute' }
+    t.equal(await store.updateMatch('m1', 1, { state: 'cancelled' }, retire), undefined)
+    t.equal((await store.getPayout(payout.id))!.status, 'pending', 'a stale version retires nothing')
+    t.match(await store.updateMatch('m1', 2, { state: 'cancelled' }, retire), { state: 'cancelled', version: 3 })
+    t.match(await store.getCertificate(certificate.id), { revokedAt: T2, revokedReason: 'cancelled after a dispute' })
+    t.match(await store.getPayout(payout.id), { status: 'rejected', reason: 'cancelled after a dispute' })
+    t.ok(await store.updateMatch('m3', 0, { state: 'cancelled' }, retire), 'a match without a result retires nothing')
   })
 
   t.test('setPayoutStatus: a compare-and-set on status', async (t) => {

@@ -42,7 +42,7 @@ async function settle (): Promise<void> {
 
 const score = (n: number): PendingEvent => ({ type: 'score_updated', data: { scores: { 'u-a': n } } })
 const reported: PendingEvent = { type: 'result_reported', data: { by: 'u-a', scores: { 'u-a': 1 } } }
-const completed: PendingEvent = { type: 'match_completed', data: { state: 'completed', scores: { 'u-a': 1 }, winnerId: 'u-a', completedAt: '2030-01-01T00:00:00.000Z' } }
+const completed: PendingEvent = { type: 'match_completed', data: { state: 'completed', scores: { 'u-a': 1 }, winnerId: 'u-a', completedAt: '2030-01-01T00:00:00.000Z', certificateId: 'c-1' } }
 const cancelled: PendingEvent = { type: 'match_cancelled', data: { state: 'cancelled', reason: 'rain' } }
 
 function setup (options: Partial<BatcherOptions> = {}) {

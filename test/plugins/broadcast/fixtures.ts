@@ -4,7 +4,7 @@ import type { Client } from '../../helper.js'
 
 export const reported = (n: number): PendingEvent => ({ type: 'result_reported', data: { by: 'u-a', scores: { 'u-a': n } } })
 export const score = (n: number): PendingEvent => ({ type: 'score_updated', data: { scores: { 'u-a': n } } })
-export const completed: PendingEvent = { type: 'match_completed', data: { state: 'completed', scores: { 'u-a': 3 }, winnerId: 'u-a', completedAt: '2030-01-01T00:00:00.000Z' } }
+export const completed: PendingEvent = { type: 'match_completed', data: { state: 'completed', scores: { 'u-a': 3 }, winnerId: 'u-a', completedAt: '2030-01-01T00:00:00.000Z', certificateId: 'c-1' } }
 
 export type Frame = Record<string, unknown>
 export interface Ev { type: string, seq: number, data: unknown }

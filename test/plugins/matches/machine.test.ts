@@ -25,7 +25,7 @@ t.test('every command, from every state: allowed exactly where the table says', 
     const actor = RULES[type].sender === 'organizer' ? org : playerA
     for (const state of STATES) {
       if (RULES[type].from.includes(state)) {
-        t.doesNotThrow(() => decide(match(state), actor, command, now), `${type} from ${state}`)
+        t.doesNotThrow(() => decide(match(state), actor, command, now, 'c-1'), `${type} from ${state}`)
       } else {
         t.throws(() => decide(match(state), actor, command, now), { code: 'invalid_state', message: `${type} is not allowed while the match is ${state}` })
       }
@@ -51,10 +51,11 @@ t.test('each transition: the patch and the event', async (t) => {
   t.same(decide(match('live'), org, commands['score.update'], now), { patch: { scores: { a: 1 } }, event: { type: 'score_updated', data: { scores: { a: 1 } } } })
   t.same(decide(match('live'), playerA, commands['result.report'], now), { patch: {}, event: { type: 'result_reported', data: { by: 'a', scores: { a: 1, b: 0 } } } })
   t.same(decide(match('completed'), playerA, commands['match.dispute'], now), { patch: { state: 'disputed' }, event: { type: 'match_disputed', data: { state: 'disputed', by: 'a', reason: 'r' } } })
-  t.same(decide(match('disputed'), org, commands['match.finalize'], now), {
-    patch: { state: 'completed', scores: { a: 2, b: 1 }, winnerId: 'a', completedAt: at },
-    event: { type: 'match_completed', data: { state: 'completed', scores: { a: 2, b: 1 }, winnerId: 'a', completedAt: at } }
+  t.same(decide(match('disputed'), org, commands['match.finalize'], now, 'c-1'), {
+    patch: { state: 'completed', scores: { a: 2, b: 1 }, winnerId: 'a', completedAt: at, certificateId: 'c-1' },
+    event: { type: 'match_completed', data: { state: 'completed', scores: { a: 2, b: 1 }, winnerId: 'a', completedAt: at, certificateId: 'c-1' } }
   })
+  t.throws(() => decide(match('live'), org, commands['match.finalize'], now), { message: /needs the id of the certificate/ }, 'a finalize names its certificate')
   t.same(decide(match('live'), org, commands['match.cancel'], now), { patch: { state: 'cancelled' }, event: { type: 'match_cancelled', data: { state: 'cancelled', reason: 'r' } } })
   t.throws(() => decide(match('live'), playerA, { type: 'result.report', scores: { z: 1 } }, now), { code: 'invalid_message' })
 })

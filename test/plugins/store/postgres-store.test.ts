@@ -1,6 +1,9 @@
 import Fastify from 'fastify'
 import pg from 'pg'
 import t from 'tap'
+import { shortCodeOf } from '../../../plugins/certificates/codes.js'
+import { createCertificates } from '../../../plugins/certificates/index.js'
+import { createCertificateSigner } from '../../../plugins/certificates/signer.js'
 import { MIGRATIONS } from '../../../plugins/store/postgres-schema.js'
 import { postgresStore, DEFAULT_SCHEMA } from '../../../plugins/store/postgres-store.js'
 import matchcastStore from '../../../plugins/store/index.js'
@@ -10,7 +13,7 @@ import { testSeed } from '../../helper.js'
 import { DATABASE_URL, dropAtTeardown, pgStore, sql, uniqueSchema } from '../../postgres.js'
 
 const certificate = (id: string, code: string) => ({
-  id, code, tournamentId: 't1', tournamentName: 'Spring Cup', matchId: 'm1', userId: 'u-a', scores: { 'u-a': 1, 'u-b': 0 }, issuedAt: '2025-03-01T10:00:00.000Z'
+  id, code, shortCode: shortCodeOf(code), tournamentId: 't1', tournamentName: 'Spring Cup', matchId: 'm1', userId: 'u-a', scores: { 'u-a': 1, 'u-b': 0 }, issuedAt: '2025-03-01T10:00:00.000Z'
 })
 
 t.test('options: exactly one of connectionString and pool; a safe schema name', async (t) => {
@@ -36,6 +39,25 @@ t.test('migrations: applied once, recorded, safe to run again and concurrently',
   await again.ready()
   await again.ready()
   t.equal((await sql(`SELECT count(*)::int AS n FROM "${schema}".matchcast_migrations`)).rows[0].n, MIGRATIONS.length)
+})
+
+t.test('migration 2 on a database of migration 1: certificates issued then keep verifying, by full and short code', async (t) => {
+  const schema = uniqueSchema()
+  dropAtTeardown(t, schema)
+  await sql(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".matchcast_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());` +
+    `${MIGRATIONS[0]!.sql(`"${schema}"`)}; INSERT INTO "${schema}".matchcast_migrations (id, name) VALUES (1, 'initial')`)
+  // A certificate as the first version issued it: no names, no issuer, signed in the first format.
+  const certificates = createCertificates(createCertificateSigner())
+  const fields = { id: 'c-old', tournamentId: 't1', tournamentName: 'Spring Cup', matchId: 'm1', userId: 'u-a', scores: { 'u-a': 3 }, issuedAt: '2025-03-01T10:00:00.000Z' }
+  const code = certificates.signer.sign(fields)
+  await sql(`INSERT INTO "${schema}".matches (id, tournament_id, state, participants, scores, winner_id) VALUES ('m1', 't1', 'completed', '["u-a","u-b"]', '{"u-a":3}', 'u-a')`)
+  await sql(`INSERT INTO "${schema}".certificates (id, code, tournament_id, tournament_name, match_id, user_id, scores, issued_at)
+    VALUES ($1, $2, 't1', 'Spring Cup', 'm1', 'u-a', '{"u-a":3}', $3)`, [fields.id, code, fields.issuedAt])
+  const store = await pgStore(t, undefined, schema)
+  const stored = (await store.getCertificateByShortCode(shortCodeOf(code)))!
+  t.same(stored, { ...fields, code, shortCode: shortCodeOf(code) })
+  t.equal(certificates.status(stored), 'valid', 'the first format still verifies')
+  t.notOk('certificateId' in (await store.getMatch('m1'))!)
 })
 
 t.test('seed: loaded after the migrations; loading again keeps existing rows', async (t) => {

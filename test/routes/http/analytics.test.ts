@@ -1,10 +1,13 @@
 import t from 'tap'
 import { summarize } from '../../../routes/http/index.js'
 import { as, client } from '../../helper.js'
-import { bearer, finalizeM1, httpApp } from './setup.js'
+import { memoryStore } from '../../../plugins/store/memory-store.js'
+import { bearer, finalizeM1, httpApp, liveSeed } from './setup.js'
 
 t.test('GET /tournaments/:id/analytics/summary: the organizer\'s figures', async (t) => {
-  const { app, wsUrl } = await httpApp(t)
+  const seed = liveSeed()
+  seed.users = [{ id: 'u-a', name: 'Алиса Łódź' }, { id: 'u-c', name: 'Chloé' }]
+  const { app, wsUrl } = await httpApp(t, {}, memoryStore(seed))
   const watcher = client(t, wsUrl, '/ws/matches/m2', as('u-fan'))
   const whole = client(t, wsUrl, '/ws/tournaments/t1', as('u-org'))
   await watcher.next()
@@ -21,6 +24,11 @@ t.test('GET /tournaments/:id/analytics/summary: the organizer\'s figures', async
     tournamentId: 't1',
     matches: { total: 3, byState: { scheduled: 0, live: 1, disputed: 1, completed: 1, cancelled: 0 } },
     participants: { members: 3, inMatches: 3 },
+    players: [
+      { userId: 'u-a', name: 'Алиса Łódź', matches: 2, won: 1 },
+      { userId: 'u-b', name: 'u-b', matches: 2, won: 0 },
+      { userId: 'u-c', name: 'Chloé', matches: 2, won: 0 }
+    ],
     averageMatchDurationMs: Date.parse(completedAt) - Date.parse('2025-01-01T10:00:00.000Z'),
     disputes: { open: 1 },
     payouts: { total: 1, byStatus: { pending: { count: 0, amounts: {} }, approved: { count: 1, amounts: { USD: 5000 } }, rejected: { count: 0, amounts: {} } } },
@@ -46,4 +54,20 @@ t.test('summarize: no timed completed match → null duration; amounts add up pe
   t.equal(summary.averageMatchDurationMs, null)
   t.same(summary.payouts.byStatus.pending, { count: 3, amounts: { USD: 3, EUR: 5 } })
   t.equal(summary.generatedAt, at)
+  t.same(summary.players, [{ userId: 'a', name: 'a', matches: 2, won: 0 }, { userId: 'b', name: 'b', matches: 2, won: 0 }], 'without names, by id; a winnerless completion is no win')
+})
+
+t.test('summarize: players with most wins first, ties by id; ids spelled like built-ins are ordinary', async (t) => {
+  const at = '2025-01-01T00:00:00.000Z'
+  const m = (id: string, participants: string[], winnerId: string | null, state: 'completed' | 'live' = 'completed') =>
+    ({ id, tournamentId: 't', participants, scores: {}, winnerId, version: 0, state, completedAt: at })
+  const summary = summarize('t', [m('m0', ['z', 'w'], null, 'live'), m('m1', ['x', '__proto__'], '__proto__'), m('m2', ['x', 'y'], 'y'), m('m3', ['y', '__proto__'], 'y'), m('m4', ['x', 'y'], 'x', 'live')],
+    0, [], { instance: 0, tournament: 0 }, new Date(at), new Map([['__proto__', 'Proto']]))
+  t.same(summary.players, [
+    { userId: 'y', name: 'y', matches: 3, won: 2 },
+    { userId: '__proto__', name: 'Proto', matches: 2, won: 1 },
+    { userId: 'w', name: 'w', matches: 1, won: 0 },
+    { userId: 'x', name: 'x', matches: 3, won: 0 },
+    { userId: 'z', name: 'z', matches: 1, won: 0 }
+  ])
 })

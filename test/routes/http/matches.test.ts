@@ -43,7 +43,7 @@ t.test('finalize: completes, issues the certificate and the payout', async (t) =
   t.equal(res.statusCode, 200)
   const body = res.json()
   t.match(body, { match: { id: 'm1', state: 'completed', winnerId: 'u-a', scores: { 'u-a': 3, 'u-b': 1 }, version: 1 } })
-  t.same(Object.keys(body.certificate).sort(), ['code', 'id'])
+  t.same(Object.keys(body.certificate).sort(), ['code', 'id', 'shortCode'])
   t.match(body.payout, { matchId: 'm1', userId: 'u-a', amount: 5000, currency: 'USD', status: 'pending' })
   const stored = await app.matchcast.store.getCertificate(body.certificate.id)
   t.match(stored, { matchId: 'm1', userId: 'u-a', code: body.certificate.code, tournamentName: 'Spring Cup' })
@@ -106,7 +106,7 @@ t.test('finalize over HTTP delivers match_completed to every live socket of the 
   t.equal(res.statusCode, 200)
   for (const c of sockets) {
     const event = await nextEvent(c, 'match_completed')
-    t.match(event, { type: 'match_completed', matchId: 'm1', data: { state: 'completed', winnerId: 'u-a', scores: { 'u-a': 3, 'u-b': 1 }, completedAt: res.json().match.completedAt } })
+    t.match(event, { type: 'match_completed', matchId: 'm1', data: { state: 'completed', winnerId: 'u-a', scores: { 'u-a': 3, 'u-b': 1 }, completedAt: res.json().match.completedAt, certificateId: res.json().certificate.id } })
     t.same(c.invalid, [])
   }
 })

@@ -8,7 +8,7 @@ import { memoryStore } from '../../../plugins/store/memory-store.js'
 import { SECRET } from '../../helper.js'
 import { httpApp } from './setup.js'
 
-const PUBLIC = new Set(['/certificates/verify/{code}', '/healthz', '/readyz', '/metrics'])
+const PUBLIC = new Set(['/certificates/verify/{code}', '/.well-known/matchcast/certificate-key', '/healthz', '/readyz', '/metrics'])
 
 t.test('/docs/json is a valid OpenAPI 3 document of every side route', async (t) => {
   const { app } = await httpApp(t)
@@ -18,9 +18,10 @@ t.test('/docs/json is a valid OpenAPI 3 document of every side route', async (t)
   const result = await new Validator().validate(doc)
   t.same(result, { valid: true }, 'validates against the OpenAPI 3 schema')
   t.same(Object.keys(doc.paths).sort(), [
+    '/.well-known/matchcast/certificate-key',
     '/certificates/verify/{code}', '/certificates/{certificateId}', '/certificates/{certificateId}/download', '/healthz',
     '/matches/{matchId}', '/matches/{matchId}/finalize', '/metrics', '/payouts/{payoutId}/approve', '/payouts/{payoutId}/reject',
-    '/readyz', '/tournaments/{tournamentId}/analytics/summary', '/tournaments/{tournamentId}/payouts'
+    '/readyz', '/tournaments/{tournamentId}/analytics/summary', '/tournaments/{tournamentId}/certificates', '/tournaments/{tournamentId}/payouts'
   ], 'WebSocket routes and the docs themselves are hidden')
   for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
     for (const [method, op] of Object.entries(methods)) {
@@ -39,6 +40,9 @@ t.test('/docs/json is a valid OpenAPI 3 document of every side route', async (t)
   t.ok(finalize.requestBody.content['application/json'].schema.properties.scores)
   t.ok(doc.paths['/payouts/{payoutId}/approve'].post.responses['200'].headers['idempotent-replayed'])
   t.ok(doc.paths['/certificates/{certificateId}/download'].get.responses['200'].content['application/pdf'])
+  const verify = doc.paths['/certificates/verify/{code}'].get.responses['200'].content
+  t.same(Object.keys(verify), ['application/json', 'text/html'], 'verify documents both answers')
+  t.ok(verify['application/json'].schema.properties.status)
 })
 
 t.test('Swagger UI is served at /docs', async (t) => {

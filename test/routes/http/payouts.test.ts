@@ -120,10 +120,9 @@ t.test('Idempotency-Key: keys are per user; body key order does not matter', asy
   const otherUser = await app.inject(approve(payout.id, 'u-org2', 'shared'))
   t.equal(otherUser.statusCode, 200)
   t.equal(otherUser.headers['idempotent-replayed'], undefined, 'another organizer\'s key of the same name is not a replay')
-  const { payout: p2 } = await finalizeM1(await (async () => {
-    await app.matchcast.store.updateMatch('m1', 1, { state: 'disputed' })
-    return app
-  })())
+  await app.matchcast.store.updateMatch('m1', 1, { state: 'disputed' })
+  // Another winner: the first one's payout is approved, and no one is paid twice for a match.
+  const { payout: p2 } = await finalizeM1(app, { 'u-a': 1, 'u-b': 3 })
   const withBody = (body: string) => app.inject({ method: 'POST', url: `/payouts/${p2.id}/reject`, headers: { ...bearer('u-org'), 'idempotency-key': 'ordered', 'content-type': 'application/json' }, payload: body })
   t.equal((await withBody('{"reason":"x"}')).statusCode, 200)
   const replay = await withBody(' { "reason" : "x" } ')
@@ -174,7 +173,7 @@ t.test('Idempotency-Key: a failure frees the key (500, message hidden and logged
   t.equal(retried.headers['idempotent-replayed'], undefined, 'the retry did the work')
 
   await app.matchcast.store.updateMatch('m1', 1, { state: 'disputed' })
-  const { payout: p2 } = await finalizeM1(app)
+  const { payout: p2 } = await finalizeM1(app, { 'u-a': 1, 'u-b': 3 })
   fail = 1
   store.abandonIdempotent = async () => { throw new Error('store gone') }
   t.equal((await app.inject(approve(p2.id, 'u-org', 'k2'))).statusCode, 500)
@@ -211,10 +210,8 @@ for (const [name, makeStore] of [
     const approved = (await app.matchcast.store.getPayout(payout.id))!
     for (const r of withKey.filter((r) => r.statusCode === 200)) t.same(r.json().payout, approved)
 
-    const { payout: second } = await finalizeM1(await (async () => {
-      await app.matchcast.store.updateMatch('m1', 1, { state: 'disputed' })
-      return app
-    })())
+    await app.matchcast.store.updateMatch('m1', 1, { state: 'disputed' })
+    const { payout: second } = await finalizeM1(app, { 'u-a': 1, 'u-b': 3 })
     const withoutKey = await Promise.all(Array.from({ length: 100 }, () => app.inject(approve(second.id))))
     t.equal(counted.applied(), 2, 'without a key, the status compare-and-set still applies one')
     t.ok(withoutKey.every((r) => r.statusCode === 200), 'the others are no-ops')

@@ -22,9 +22,9 @@ export async function httpApp (t: TapLike, options: Partial<MatchcastOptions> = 
   return startApp(t, { store, rateLimit: { http: { max: 100_000 } }, ...options })
 }
 
-/** Finalizes m1 (won by u-a) over HTTP; returns its certificate and pending payout. */
-export async function finalizeM1 (app: FastifyInstance): Promise<{ certificate: Certificate, payout: Payout }> {
-  const res = await app.inject({ method: 'POST', url: '/matches/m1/finalize', headers: bearer('u-org'), payload: { scores: { 'u-a': 3, 'u-b': 1 } } })
+/** Finalizes m1 (won by u-a, unless `scores` say otherwise) over HTTP; returns its certificate and pending payout. */
+export async function finalizeM1 (app: FastifyInstance, scores: Record<string, number> = { 'u-a': 3, 'u-b': 1 }): Promise<{ certificate: Certificate, payout: Payout }> {
+  const res = await app.inject({ method: 'POST', url: '/matches/m1/finalize', headers: bearer('u-org'), payload: { scores } })
   if (res.statusCode !== 200) throw new Error(`finalize failed: ${res.body}`)
   const { payout, certificate } = res.json() as { payout: Payout, certificate: { id: string } }
   return { payout, certificate: (await app.matchcast.store.getCertificate(certificate.id))! }
