@@ -10,11 +10,11 @@ import type pg from 'pg'
 import { Type } from 'typebox'
 import matchcastAuth, { type AuthOptions } from './plugins/auth/index.js'
 import matchcastBroadcast, { type BroadcastOptions } from './plugins/broadcast/index.js'
-import { InvalidOptionsError } from './lib/errors.js'
+import { RouteCollisionError } from './lib/errors.js'
 import matchcastCertificates, { type CertificatesOptions } from './plugins/certificates/index.js'
 import matchcastMatches from './plugins/matches/index.js'
 import matchcastPayouts from './plugins/payouts/index.js'
-import matchcastMetrics from './plugins/metrics/index.js'
+import matchcastMetrics, { type MetricsOptions } from './plugins/metrics/index.js'
 import { parseOptions, type OptionsInput } from './lib/options.js'
 import matchcastRateLimit, { type RateLimitOptions } from './plugins/rate-limit/index.js'
 import matchcastRedis, { type RedisOptions } from './plugins/redis/index.js'
@@ -25,12 +25,17 @@ import httpRoutes, { HttpRoutesOptions } from './routes/http/index.js'
 import wsRoutes from './routes/ws/index.js'
 
 export interface MatchcastOptions {
-  /** JWT settings; `secret` is required. */
-  auth: Partial<AuthOptions> & Pick<AuthOptions, 'secret'>
+  /**
+   * Where everything matchcast serves is mounted: rooms, side routes, docs, ops (e.g. `/matchcast`).
+   * @default '' (the root)
+   */
+  prefix?: string
+  /** JWT settings; `secret` is required unless the host registered its own `@fastify/jwt` first. */
+  auth?: Partial<AuthOptions>
   /** The host's data. @default an empty `memoryStore()` */
   store?: Store
   /** PostgreSQL instead of `store`: a `postgres://` URL (its pool is ended on close) or a `pg.Pool` of yours (left open). */
-  database?: string | pg.Pool
+  database?: string | pg.Pool | undefined
   /**
    * How long a store call on a request or admission path may take; one that has not answered by
    * then fails with `MATCHCAST_ERR_STORE_TIMEOUT`: HTTP 503, or close 1011 while admitting a room
@@ -38,7 +43,7 @@ export interface MatchcastOptions {
    */
   storeTimeoutMs?: number
   /** Redis URL or ioredis client: rooms, sequences and limits are then shared by every instance. @default unset (single instance, in memory) */
-  redis?: RedisOptions['redis']
+  redis?: RedisOptions['redis'] | undefined
   /** Prefix of every Redis key and channel. @default 'matchcast' */
   keyPrefix?: string
   batching?: Partial<BroadcastOptions['batching']>
@@ -53,13 +58,17 @@ export interface MatchcastOptions {
   transportMaxPayloadBytes?: number
   /** Certificates: `privateKey` (Ed25519 PEM; @default a key generated at start), `publicUrl` (printed and in the QR code), `issuer`. */
   certificates?: Partial<CertificatesOptions>
-  /** HTTP side routes: idempotency-key lifetime, docs, readiness timeout, per-route config (see `HttpRoutesOptions`). */
+  /** HTTP side routes: which areas are served and where (routes, docs, ops), idempotency-key lifetime, readiness timeout, per-route config (see `HttpRoutesOptions`). */
   http?: OptionsInput<HttpRoutesOptions>
+  /** Prometheus: `registry` puts matchcast's metrics in the host's prom-client registry. @default a registry of matchcast's own */
+  metrics?: MetricsOptions
 }
 
 /** Top-level keys only; each plugin checks its own part, so errors name e.g. `batching.windowMs`. */
 const TopLevel = Type.Object({
-  auth: Type.Unknown(),
+  prefix: Type.Optional(Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$' })),
+  auth: Type.Optional(Type.Unknown()),
+  metrics: Type.Optional(Type.Unknown()),
   store: Type.Optional(Type.Unknown()),
   redis: Type.Optional(Type.Unknown()),
   keyPrefix: Type.Optional(Type.Unknown()),
@@ -79,8 +88,7 @@ const TopLevel = Type.Object({
 
 const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
   parseOptions(TopLevel, options, '')
-  if (options.auth === undefined) throw new InvalidOptionsError('auth: required (at least auth.secret)')
-  await app.register(matchcastAuth, options.auth)
+  await app.register(matchcastAuth, options.auth ?? {})
   if (options.redis !== undefined) {
     await app.register(matchcastRedis, { redis: options.redis, ...(options.keyPrefix !== undefined && { keyPrefix: options.keyPrefix }) })
   }
@@ -101,9 +109,24 @@ const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
     ...(options.closeGraceMs !== undefined && { closeGraceMs: options.closeGraceMs }),
     ...(options.transportMaxPayloadBytes !== undefined && { transportMaxPayloadBytes: options.transportMaxPayloadBytes })
   })
-  await app.register(matchcastMetrics)
-  await app.register(wsRoutes)
-  await app.register(httpRoutes, options.http ?? {})
+  await app.register(matchcastMetrics, options.metrics ?? {})
+  // Every route under one prefix; a route the host already serves fails `ready()` naming it.
+  const routes: FastifyPluginAsync = async (scope) => {
+    await scope.register(wsRoutes)
+    await scope.register(httpRoutes, options.http ?? {})
+  }
+  try {
+    await app.register(routes, { prefix: options.prefix ?? '' })
+  } catch (err) {
+    explainCollision(err as Error)
+  }
+}
+
+/** A route matchcast would serve twice: the error says which and how to move or drop it. */
+function explainCollision (err: Error & { code?: string }): never {
+  if (err.code !== 'FST_ERR_DUPLICATED_ROUTE') throw err
+  throw new RouteCollisionError(`${err.message}: mount matchcast elsewhere with \`prefix\`, or move or turn off the area ` +
+    '(`http.routesPrefix`/`http.routes`, `http.opsPrefix`/`http.ops`, `http.docsPrefix`/`http.docs`)')
 }
 
 /** The umbrella plugin: every matchcast plugin and route, registered in order. */
@@ -114,7 +137,7 @@ export { matchcast }
 export { matchcastAuth, matchcastBroadcast, matchcastCertificates, matchcastMatches, matchcastPayouts, matchcastRateLimit, matchcastRedis, matchcastStore, matchcastWebsocket, wsRoutes as matchcastWsRoutes }
 export { memoryStore, MemoryStore } from './plugins/store/memory-store.js'
 export { postgresStore, PostgresStore, type PostgresStoreOptions } from './plugins/store/postgres-store.js'
-export { matchcastMetrics, type MatchcastMetrics } from './plugins/metrics/index.js'
+export { matchcastMetrics, type MatchcastMetrics, type MetricsOptions } from './plugins/metrics/index.js'
 export { matchcastOpenapi } from './plugins/openapi/index.js'
 export { httpRoutes as matchcastHttpRoutes, HttpRoutesOptions }
 export { errorHandler, toErrorBody } from './routes/http/error-handler.js'
@@ -130,7 +153,10 @@ export { createCertificates, signedFields, type Certificates, type CertificateSt
 export { shortCodeOf, parseShortCode } from './plugins/certificates/codes.js'
 export { verificationPage } from './plugins/certificates/page.js'
 export { createPayouts, type Payouts, type PayoutDecision } from './plugins/payouts/index.js'
-export { CloseCode, WS_ERRORS, CommandError, type CloseCodeInfo } from './lib/errors.js'
+export { CommandError } from './lib/errors.js'
+export {
+  AbnormalClosure, CloseCode, closeCodeByName, closeCodeByNumber, WS_ERROR_CODES, type CloseCodeEntry, type CloseCodeInfo, type CloseCodeName, type Reconnect
+} from './protocol/index.js'
 export { SUBPROTOCOL } from './plugins/auth/index.js'
 export { socketErrorHandler } from './plugins/websocket/index.js'
 export { createLimiter, limiterStatus, rateLimited, type Limiter, type LimiterStatus, type CheckResult, type RateLimitOptions } from './plugins/rate-limit/index.js'

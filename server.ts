@@ -3,8 +3,9 @@
  * from the environment. `npm start` runs it; `loadConfig` and `createServer` are exported for tests.
  */
 import { readFileSync } from 'node:fs'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import Fastify, { type FastifyInstance } from 'fastify'
+import { fileURLToPath } from 'node:url'
+import { createSigner } from 'fast-jwt'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import matchcast, { memoryStore, postgresStore, type MatchcastOptions, type Seed } from './index.js'
 
 export const DEV_SECRET = 'matchcast-dev-secret-change-me'
@@ -31,6 +32,8 @@ export interface DemoConfig {
   /** Schema of the PostgreSQL tables (`MATCHCAST_DATABASE_SCHEMA`). @default 'matchcast' */
   databaseSchema?: string
   logLevel: string
+  /** Human-readable logs (pino-pretty) instead of JSON lines: when stdout is a terminal. */
+  pretty?: boolean
   options: MatchcastOptions
 }
 
@@ -106,7 +109,31 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_READINESS_TIMEOUT_MS: [['http', 'readinessTimeoutMs'], integer],
   MATCHCAST_DOCS: [['http', 'docs'], boolean],
   MATCHCAST_PUBLIC_URL: [['certificates', 'publicUrl'], read],
-  MATCHCAST_CERTIFICATE_ISSUER: [['certificates', 'issuer'], read]
+  MATCHCAST_CERTIFICATE_ISSUER: [['certificates', 'issuer'], read],
+  MATCHCAST_PREFIX: [['prefix'], read],
+  MATCHCAST_ROUTES: [['http', 'routes'], boolean],
+  MATCHCAST_ROUTES_PREFIX: [['http', 'routesPrefix'], read],
+  MATCHCAST_OPS: [['http', 'ops'], boolean],
+  MATCHCAST_OPS_PREFIX: [['http', 'opsPrefix'], read],
+  MATCHCAST_DOCS_PREFIX: [['http', 'docsPrefix'], read],
+  MATCHCAST_DOCS_UI: [['http', 'docsUi'], boolean]
+}
+
+/**
+ * Every match participant must be a member of the match's tournament (SPEC section 8): a seed that
+ * breaks this would admit the user to no room of their own match. Throws naming the match and user.
+ */
+export function checkSeedMembership (seed: Seed): void {
+  // Runs before the seed's schema check, which reports a malformed seed by its own words.
+  const list = <T>(value: T[] | undefined): T[] => (Array.isArray(value) ? value : [])
+  const members = new Set(list(seed.members).map((m) => `${m.tournamentId}\u0000${m.userId}`))
+  for (const match of list(seed.matches)) {
+    for (const userId of list(match.participants)) {
+      if (!members.has(`${match.tournamentId}\u0000${userId}`)) {
+        throw new Error(`MATCHCAST_SEED: match ${match.id}: participant ${userId} is not a member of tournament ${match.tournamentId}`)
+      }
+    }
+  }
 }
 
 /** Reads the demo server's configuration; throws an error naming the variable on a bad value. */
@@ -123,6 +150,7 @@ export function loadConfig (env: Env): DemoConfig {
   } catch (err) {
     throw new Error(`MATCHCAST_SEED: cannot read ${seedPath}: ${(err as Error).message}`)
   }
+  checkSeedMembership(seed)
   const options: MatchcastOptions & Record<string, unknown> = { auth: { secret: secret ?? DEV_SECRET } }
   for (const [name, [path, parse]] of Object.entries(ENV_OPTIONS)) {
     const value = parse(env, name)
@@ -146,7 +174,7 @@ export function loadConfig (env: Env): DemoConfig {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error('DATABASE_URL: expected a postgres:// or postgresql:// URL')
   return {
     ...(databaseUrl !== undefined && { databaseUrl }),
-    ...(read(env, 'MATCHCAST_DATABASE_SCHEMA') !== undefined && { databaseSchema: read(env, 'MATCHCAST_DATABASE_SCHEMA') }),
+    ...(read(env, 'MATCHCAST_DATABASE_SCHEMA') !== undefined && { databaseSchema: read(env, 'MATCHCAST_DATABASE_SCHEMA')! }),
     port,
     host: read(env, 'HOST') ?? '127.0.0.1',
     connectionTimeoutMs,
@@ -173,9 +201,10 @@ function variableFor (message: string): string | undefined {
 }
 
 /** Builds (but does not start) the demo app; a bad option fails naming its variable. */
-export async function createServer (config: DemoConfig): Promise<FastifyInstance> {
+export async function createServer (config: DemoConfig, loggerOptions?: FastifyServerOptions['logger']): Promise<FastifyInstance> {
+  const pretty = { level: config.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: loggerOptions ?? (config.pretty === true ? pretty : { level: config.logLevel }),
     // Sockets that never complete a request or an upgrade must not hold file descriptors for long.
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs
@@ -200,31 +229,77 @@ export async function createServer (config: DemoConfig): Promise<FastifyInstance
   return app
 }
 
-/** Starts the demo server and prints where it listens and, for the demo seed, a token per user. */
-export async function main (env: Env, print: (line: string) => void): Promise<FastifyInstance> {
-  const config = loadConfig(env)
+/** A token the demo server accepts for `userId`, valid for 12 h (HS256 with the configured secret). */
+export function demoToken (config: Pick<DemoConfig, 'options'>, userId: string): string {
+  const sign = createSigner({ key: config.options.auth!.secret as string, algorithm: 'HS256', expiresIn: 12 * 60 * 60 * 1000 })
+  return sign({ sub: userId })
+}
+
+/** The seed's users, each once, with their role per tournament. */
+function seedUsers (seed: Seed): Map<string, string[]> {
+  const users = new Map<string, string[]>()
+  for (const m of seed.members) users.set(m.userId, [...users.get(m.userId) ?? [], `${m.role} of ${m.tournamentId}`])
+  return users
+}
+
+export interface StartOptions {
+  /** Human-readable logs (stdout is a terminal). @default false */
+  pretty?: boolean
+}
+
+/**
+ * Starts the demo server and prints where it listens, the docs, the seed's ids and, with the dev
+ * secret or the demo seed, a token per seed user (otherwise how to make one).
+ */
+export async function main (env: Env, print: (line: string) => void, start: StartOptions = {}): Promise<FastifyInstance> {
+  const config = { ...loadConfig(env), ...(start.pretty === true && { pretty: true }) }
   const app = await createServer(config)
   const address = await app.listen({ port: config.port, host: config.host })
+  const base = `${address}${config.options.prefix ?? ''}`
+  const ws = base.replace(/^http/, 'ws')
   print(`matchcast demo listening on ${address}`)
-  print(`  rooms: ${address.replace(/^http/, 'ws')}/ws/matches/:matchId and /ws/tournaments/:tournamentId`)
+  if (config.options.http?.docs !== false) {
+    const docs = `${base}${config.options.http?.docsPrefix ?? '/docs'}`
+    print(`  docs:   ${docs}  (OpenAPI ${docs}/json, AsyncAPI ${docs}/asyncapi.json)`)
+  }
+  print(`  rooms:  ${ws}/ws/matches/:matchId and ${ws}/ws/tournaments/:tournamentId`)
   if (config.devSecret) print(`  JWT secret (dev default, set MATCHCAST_JWT_SECRET): ${DEV_SECRET}`)
-  if (config.demoSeed) {
-    print('  demo tokens (12 h):')
-    for (const m of config.seed.members) {
-      print(`    ${m.userId.padEnd(6)} ${m.role.padEnd(11)} ${app.jwt.sign({ sub: m.userId }, { expiresIn: '12h' })}`)
-    }
-    print(`  try: npx wscat -c '${address.replace(/^http/, 'ws')}/ws/matches/m1' -H 'Authorization: Bearer <token>'`)
+  for (const tournament of config.seed.tournaments) {
+    const matches = config.seed.matches.filter((m) => m.tournamentId === tournament.id)
+    print(`  tournament ${tournament.id} (${tournament.name}): matches ${matches.map((m) => `${m.id} [${m.participants.join(' vs ')}]`).join(', ') || 'none'}`)
+  }
+  const users = seedUsers(config.seed)
+  if (config.devSecret || config.demoSeed) {
+    print('  tokens (12 h):')
+    for (const [userId, roles] of users) print(`    ${userId.padEnd(8)} ${roles.join(', ').padEnd(24)} ${demoToken(config, userId)}`)
+    const [first] = config.seed.matches
+    if (first !== undefined) print(`  try: npx -y wscat -c '${ws}/ws/matches/${first.id}' -H 'Authorization: Bearer <token>'`)
+  } else {
+    print(`  users: ${[...users.keys()].join(', ') || 'none'}`)
+    print('  a token for a user: npx matchcast token <userId> (with the same MATCHCAST_JWT_SECRET)')
   }
   return app
 }
 
-/* c8 ignore start -- runs only when this file is the process's entry point (npm start) */
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.env, (line) => process.stdout.write(`${line}\n`)).then((app) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { app.close().then(() => process.exit(0), () => process.exit(1)) })
-  }, (err: unknown) => {
-    process.stderr.write(`matchcast: ${(err as Error).message}\n`)
-    process.exit(1)
-  })
+const USAGE = `usage: matchcast            start the demo server (configured by MATCHCAST_* variables, see the README)
+       matchcast token <id>  print a 12 h token for user <id> (MATCHCAST_JWT_SECRET, else the dev secret)`
+
+/** The \`matchcast\` command. Resolves the process's exit code, or the running server. */
+export async function cli (args: readonly string[], env: Env, out: (line: string) => void, err: (line: string) => void,
+  start: StartOptions = {}): Promise<number | FastifyInstance> {
+  const [command, ...rest] = args
+  if (command === undefined || command === 'start') return await main(env, out, start)
+  if (command === 'token' && rest.length === 1) {
+    const config = loadConfig(env)
+    const userId = rest[0]!
+    if (!seedUsers(config.seed).has(userId)) err(`matchcast: ${userId} is not a member of any tournament of the seed; the token is valid, but opens no room`)
+    out(demoToken(config, userId))
+    return 0
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE)
+    return 0
+  }
+  err(USAGE)
+  return 2
 }
-/* c8 ignore stop */

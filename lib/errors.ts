@@ -2,7 +2,8 @@
  * Every coded error matchcast throws or sends, and the WebSocket close codes: one place each.
  */
 import createError from '@fastify/error'
-import { WS_ERRORS, type ErrorDetail, type WsErrorCode } from '../schemas/frames.js'
+import { WS_ERRORS, type WsErrorCode } from '../protocol/error-codes.js'
+import type { ErrorDetail } from '../schemas/frames.js'
 
 // --- HTTP / registration errors (stable `code`, HTTP status) --------------------------------
 
@@ -32,6 +33,8 @@ export const PayoutStateError = createError('MATCHCAST_ERR_PAYOUT_INVALID_STATE'
 export const IdempotencyMismatchError = createError('MATCHCAST_ERR_IDEMPOTENCY_MISMATCH', '%s', 422)
 /** An `Idempotency-Key` whose first request is still being processed. */
 export const IdempotencyInFlightError = createError('MATCHCAST_ERR_IDEMPOTENCY_IN_FLIGHT', '%s', 409)
+/** A route matchcast would register is already served (by the host or twice); the message names it. */
+export const RouteCollisionError = createError('MATCHCAST_ERR_ROUTE_COLLISION', '%s', 500)
 /** The code of every 5xx answer: its message is hidden from the client (the error is logged). */
 export const INTERNAL_ERROR_CODE = 'MATCHCAST_ERR_INTERNAL'
 
@@ -60,48 +63,6 @@ export class CommandError extends Error {
   }
 }
 
-// --- WebSocket close codes (values fixed by the protocol) ---------------------------------
+// --- WebSocket close codes (values fixed by the protocol; browser-safe in protocol/) -------
 
-export interface CloseCodeInfo {
-  /** The numeric close code. */
-  readonly code: number
-  /** The close reason sent on the wire: a short machine-readable word (empty for the codes the transport sends by itself). */
-  readonly reason: string
-  /** Whether a client should reconnect, and how. */
-  readonly reconnect: 'no' | 'yes' | 'after-backoff' | 'with-new-token' | 'after-a-connection-closes'
-}
-
-export const CloseCode = {
-  /** Client left. */
-  normal: { code: 1000, reason: 'normal', reconnect: 'no' },
-  /** Server shutting down: reconnect (another instance) with `lastSeq`. */
-  shutdown: { code: 1001, reason: 'shutdown', reconnect: 'yes' },
-  /** No token, bad signature, expired, wrong algorithm. */
-  unauthorized: { code: 4001, reason: 'unauthorized', reconnect: 'with-new-token' },
-  /** Not a member, or a command the role may not send. */
-  forbidden: { code: 4003, reason: 'forbidden', reconnect: 'no' },
-  /** Match or tournament does not exist. */
-  notFound: { code: 4004, reason: 'not_found', reconnect: 'no' },
-  /** Too many open connections of this user. */
-  tooManyConnections: { code: 4008, reason: 'too_many_connections', reconnect: 'after-a-connection-closes' },
-  /** Message rate over the token bucket. */
-  rateLimited: { code: 4009, reason: 'rate_limited', reconnect: 'after-backoff' },
-  /** Frame larger than `maxPayloadBytes`. */
-  payloadTooLarge: { code: 4010, reason: 'payload_too_large', reconnect: 'yes' },
-  /** Heartbeat missed. */
-  heartbeatTimeout: { code: 4011, reason: 'heartbeat_timeout', reconnect: 'yes' },
-  /** The server failed while admitting the connection (e.g. its store did not answer). */
-  internal: { code: 1011, reason: 'internal_error', reconnect: 'after-backoff' },
-  /** Slow consumer: send buffer stayed above the hard limit. */
-  slowConsumer: { code: 4012, reason: 'slow_consumer', reconnect: 'yes' },
-  // Sent by the transport (`ws`) itself, without a reason, for a frame it cannot accept.
-  /** A frame that breaks the WebSocket protocol (unmasked, reserved opcode or bits, bad close code): a client bug. */
-  protocolError: { code: 1002, reason: '', reconnect: 'after-backoff' },
-  /** A text frame (or close reason) that is not valid UTF-8: do not resend that frame. */
-  invalidPayload: { code: 1007, reason: '', reconnect: 'yes' },
-  /** A message split into more fragments than the transport buffers: do not resend it so. */
-  policyViolation: { code: 1008, reason: '', reconnect: 'yes' },
-  /** A frame over the transport's cap, `transportMaxPayloadBytes`: do not resend that frame. */
-  messageTooBig: { code: 1009, reason: '', reconnect: 'yes' }
-} as const satisfies Record<string, CloseCodeInfo>
-export type CloseCodeName = keyof typeof CloseCode
+export { CloseCode, type CloseCodeInfo, type CloseCodeName } from '../protocol/close-codes.js'

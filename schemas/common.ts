@@ -1,4 +1,4 @@
-import { Type, type Static, type TString, type TStringOptions } from 'typebox'
+import { Type, type Static, type TSchema, type TString, type TStringOptions } from 'typebox'
 
 /**
  * What free text may not hold: NUL, which PostgreSQL stores in neither `text` nor `jsonb`, and
@@ -28,6 +28,19 @@ export function IdOf (description?: string): TString {
   return Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$', ...(description !== undefined && { description }) })
 }
 
+/** An `Id` with the example the docs show for it (`m1`, `u-a`…). */
+export function IdLike (example: string): TString {
+  return Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.:-]+$', example })
+}
+
+/** The `example` a schema carries for the docs, typed as the schema's value. */
+export function exampleOf<T extends TSchema> (schema: T): Static<T> {
+  return (schema as { example?: unknown }).example as Static<T>
+}
+
+/** When the docs' examples happened. */
+export const EXAMPLE_TIMES = { started: '2026-11-24T10:00:00.000Z', completed: '2026-11-24T10:42:10.000Z' } as const
+
 export const Role = Type.Union([
   Type.Literal('organizer'),
   Type.Literal('participant'),
@@ -45,17 +58,19 @@ export const MatchState = Type.Union([
 export type MatchState = Static<typeof MatchState>
 
 /** Participant user id → non-negative integer score. */
-export const Scores = Type.Record(Type.String({ minLength: 1, maxLength: 100 }), Type.Integer({ minimum: 0, maximum: 1_000_000_000 }))
+export const Scores = Type.Record(Type.String({ minLength: 1, maxLength: 100 }), Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), {
+  example: { 'u-a': 3, 'u-b': 1 }
+})
 export type Scores = Static<typeof Scores>
 
 export const Prize = Type.Object({
   amount: Type.Integer({ minimum: 0, description: 'In the currency\'s minor unit (cents).' }),
-  currency: Type.String({ pattern: '^[A-Z]{3}$' })
-}, { additionalProperties: false })
+  currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code.', example: 'USD' })
+}, { additionalProperties: false, example: { amount: 5000, currency: 'USD' } })
 export type Prize = Static<typeof Prize>
 
 /** ISO-8601 UTC timestamp. */
-export const Timestamp = Type.String({ format: 'date-time' })
+export const Timestamp = Type.String({ format: 'date-time', example: EXAMPLE_TIMES.started })
 
 export const Match = Type.Object({
   id: Id,
@@ -70,7 +85,21 @@ export const Match = Type.Object({
   completedAt: Type.Optional(Timestamp),
   certificateId: Type.Optional(IdOf('The certificate issued by the match\'s last finalize (`GET /certificates/:certificateId`); ' +
     'revoked when a dispute later led to another result or to a cancellation.'))
-}, { $id: 'Match', additionalProperties: false })
+}, {
+  $id: 'Match',
+  additionalProperties: false,
+  example: {
+    id: 'm1',
+    tournamentId: 't1',
+    state: 'live',
+    participants: ['u-a', 'u-b'],
+    scores: { 'u-a': 2, 'u-b': 1 },
+    winnerId: null,
+    version: 3,
+    prize: { amount: 5000, currency: 'USD' },
+    startedAt: EXAMPLE_TIMES.started
+  }
+})
 export type Match = Static<typeof Match>
 
 /** A free-text reason (disputes, cancellations, payout rejections). */
@@ -111,8 +140,25 @@ export const Payout = Type.Object({
   certificateId: Type.Optional(IdOf('The certificate of the result this payout pays.')),
   createdAt: Timestamp,
   updatedAt: Timestamp
-}, { $id: 'Payout', additionalProperties: false })
+}, {
+  $id: 'Payout',
+  additionalProperties: false,
+  example: {
+    id: 'p-7f3a',
+    tournamentId: 't1',
+    matchId: 'm1',
+    userId: 'u-a',
+    amount: 5000,
+    currency: 'USD',
+    status: 'pending',
+    createdAt: EXAMPLE_TIMES.completed,
+    updatedAt: EXAMPLE_TIMES.completed
+  }
+})
 export type Payout = Static<typeof Payout>
+
+/** A certificate code as issued (an Ed25519 signature, base64url). */
+export const EXAMPLE_CODE = 'pV3w9fJ1mQ2bT8sZ0cX4nR7yK6uA5eH3gD1oL9iW2vB8qN4tM0jF7kC5xS6zP1rE3hG9aY2dU8wQ4nT7mB0vK1A'
 
 export const Certificate = Type.Object({
   id: Id,
@@ -132,7 +178,23 @@ export const Certificate = Type.Object({
   issuedAt: Timestamp,
   revokedAt: Type.Optional(Type.String({ format: 'date-time', description: 'When it was revoked: after a dispute, the match was finalized again or cancelled.' })),
   revokedReason: Type.Optional(Type.String())
-}, { $id: 'Certificate', additionalProperties: false })
+}, {
+  $id: 'Certificate',
+  additionalProperties: false,
+  example: {
+    id: 'c-91d2',
+    code: EXAMPLE_CODE,
+    shortCode: '7K3M-Q9XD-2HWP',
+    tournamentId: 't1',
+    tournamentName: 'Spring Cup',
+    matchId: 'm1',
+    userId: 'u-a',
+    scores: { 'u-a': 3, 'u-b': 1 },
+    names: { 'u-a': 'Alice', 'u-b': 'Bob' },
+    issuer: 'Spring League',
+    issuedAt: EXAMPLE_TIMES.completed
+  }
+})
 export type Certificate = Static<typeof Certificate>
 
 /** The one error shape of every HTTP route. */
@@ -141,7 +203,10 @@ export const ErrorBody = Type.Object({
   code: Type.String(),
   error: Type.String(),
   message: Type.String()
-}, { $id: 'ErrorBody' })
+}, {
+  $id: 'ErrorBody',
+  example: { statusCode: 400, code: 'MATCHCAST_ERR_VALIDATION', error: 'Bad Request', message: 'body/scores/u-a must be >= 0' }
+})
 export type ErrorBody = Static<typeof ErrorBody>
 
 /** Seed of a memory store (and the demo server's `MATCHCAST_SEED`). */

@@ -6,6 +6,7 @@ import { Type, type Static } from 'typebox'
 import { CommandId } from './commands.js'
 import { Id, Match, NamesOf, Role } from './common.js'
 import { MatchEvent, MatchEvents } from './events.js'
+import { WS_ERRORS, type WsErrorCode as ErrorCodeName } from '../protocol/error-codes.js'
 
 export const MatchSnapshotFrame = Type.Object({
   type: Type.Literal('snapshot'),
@@ -36,17 +37,9 @@ export type AckFrame = Static<typeof AckFrame>
 export const PongFrame = Type.Object({ type: Type.Literal('pong'), id: Type.Optional(CommandId) }, { additionalProperties: false })
 export type PongFrame = Static<typeof PongFrame>
 
-/** Error codes of `{type:"error"}` frames, with the default message of each: the one list of them. */
-export const WS_ERRORS = {
-  invalid_json: 'frame is not valid JSON',
-  invalid_message: 'command does not match its schema',
-  unknown_type: 'unknown command type',
-  invalid_state: 'command not allowed in the match\'s current state',
-  conflict: 'the match changed concurrently; reload and retry',
-  forbidden: 'your role may not send this command',
-  internal: 'internal error'
-} as const
-export type WsErrorCode = keyof typeof WS_ERRORS
+export { WS_ERRORS }
+/** The code of an error frame (`protocol/error-codes.ts` lists them). */
+export type WsErrorCode = ErrorCodeName
 export const WsErrorCode = Type.Unsafe<WsErrorCode>(Type.Union(Object.keys(WS_ERRORS).map((code) => Type.Literal(code)), { $id: 'WsErrorCode' }))
 
 export const ErrorDetail = Type.Object({ path: Type.String(), message: Type.String() }, { additionalProperties: false })

@@ -4,7 +4,9 @@
  * referenced with `Type.Ref`, so they become named OpenAPI components.
  */
 import { Type, type Static } from 'typebox'
-import { Certificate, ErrorBody, Id, Match, MatchState, Payout, PayoutStatus, Reason, Role, Scores, Text } from './common.js'
+import {
+  Certificate, ErrorBody, EXAMPLE_CODE, EXAMPLE_TIMES, exampleOf, Id, IdLike, Match, MatchState, Payout, PayoutStatus, Reason, Role, Scores, Text
+} from './common.js'
 
 /** Every `$id` schema the routes reference, in dependency order (referenced ones first). */
 export const SHARED_SCHEMAS = [ErrorBody, Role, MatchState, PayoutStatus, Match, Payout, Certificate] as const
@@ -15,10 +17,10 @@ export const CertificateRef = Type.Ref('Certificate')
 
 // --- parameters and headers ------------------------------------------------------------------
 
-export const PayoutParams = Type.Object({ payoutId: Id }, { additionalProperties: false })
+export const PayoutParams = Type.Object({ payoutId: IdLike('p-7f3a') }, { additionalProperties: false })
 export type PayoutParams = Static<typeof PayoutParams>
 
-export const CertificateParams = Type.Object({ certificateId: Id }, { additionalProperties: false })
+export const CertificateParams = Type.Object({ certificateId: IdLike('c-91d2') }, { additionalProperties: false })
 export type CertificateParams = Static<typeof CertificateParams>
 
 /**
@@ -29,6 +31,7 @@ export const VerifyParams = Type.Object({
   code: Text({
     minLength: 1,
     maxLength: 512,
+    example: '7K3M-Q9XD-2HWP',
     description: 'The certificate\'s short code (`7K3M-Q9XD-2HWP`; case and hyphens optional, I and L read as 1, O as 0) or its full code (86 characters of base64url).'
   })
 }, { additionalProperties: false })
@@ -40,6 +43,7 @@ export const IdempotencyHeaders = Type.Object({
     maxLength: 255,
     // Visible ASCII: narrower than Text's own pattern.
     pattern: '^[\\x21-\\x7E]+$',
+    example: 'approve-p-7f3a-1',
     description: 'Makes the request safe to retry: the same key with the same body answers the first response again ' +
       '(with `Idempotent-Replayed: true`); with another body it is a 422; while the first is still running, a 409. ' +
       'Keys are scoped to the user and kept for `http.idempotencyTtlMs` (default 24 h).'
@@ -57,24 +61,58 @@ export const ReplayedHeader = {
 export const FinalizeBody = Type.Object({
   scores: Scores,
   winnerId: Type.Optional(Id)
-}, { additionalProperties: false, description: 'Final scores; without `winnerId` the highest score wins (a tie is refused).' })
+}, {
+  additionalProperties: false,
+  description: 'Final scores; without `winnerId` the highest score wins (a tie is refused).',
+  example: { scores: { 'u-a': 3, 'u-b': 1 } }
+})
 export type FinalizeBody = Static<typeof FinalizeBody>
 
 export const RejectBody = Type.Object({
   reason: Reason
-}, { additionalProperties: false })
+}, { additionalProperties: false, example: { reason: 'winner account failed the identity check' } })
 export type RejectBody = Static<typeof RejectBody>
 
 // --- responses -------------------------------------------------------------------------------
+
+const PAYOUT_EXAMPLE = exampleOf(Payout)
 
 export const FinalizeResponse = Type.Object({
   match: MatchRef,
   certificate: Type.Object({ id: Id, code: Type.String(), shortCode: Type.String() }, { additionalProperties: false }),
   payout: Type.Optional(PayoutRef)
-}, { additionalProperties: false, description: 'The completed match, the winner\'s certificate and, for a match with a prize, its pending payout.' })
+}, {
+  additionalProperties: false,
+  description: 'The completed match, the winner\'s certificate and, for a match with a prize, its pending payout.',
+  example: {
+    match: {
+      id: 'm1',
+      tournamentId: 't1',
+      state: 'completed',
+      participants: ['u-a', 'u-b'],
+      scores: { 'u-a': 3, 'u-b': 1 },
+      winnerId: 'u-a',
+      version: 4,
+      prize: { amount: 5000, currency: 'USD' },
+      startedAt: EXAMPLE_TIMES.started,
+      completedAt: EXAMPLE_TIMES.completed
+    },
+    certificate: { id: 'c-91d2', code: EXAMPLE_CODE, shortCode: '7K3M-Q9XD-2HWP' },
+    payout: PAYOUT_EXAMPLE
+  }
+})
 
-export const PayoutResponse = Type.Object({ payout: PayoutRef }, { additionalProperties: false, description: 'The payout after the change.', headers: ReplayedHeader })
-export const PayoutList = Type.Object({ payouts: Type.Array(PayoutRef) }, { additionalProperties: false, description: 'The tournament\'s payouts, oldest first.' })
+export const PayoutResponse = Type.Object({ payout: PayoutRef }, {
+  additionalProperties: false,
+  description: 'The payout after the change.',
+  headers: ReplayedHeader,
+  example: { payout: { ...PAYOUT_EXAMPLE, status: 'approved', updatedAt: '2026-11-24T11:05:00.000Z' } }
+})
+export const PayoutList = Type.Object({ payouts: Type.Array(PayoutRef) }, {
+  additionalProperties: false,
+  description: 'The tournament\'s payouts, oldest first.',
+  example: { payouts: [PAYOUT_EXAMPLE] }
+})
 
 export const VerifyResponse = Type.Object({
   valid: Type.Boolean({ description: 'The code names a certificate issued here, its signature checks, and it has not been revoked.' }),
@@ -82,11 +120,16 @@ export const VerifyResponse = Type.Object({
     description: '`revoked`: the certificate is genuine, but a dispute led to another result or a cancellation (see its `revokedAt`, `revokedReason`); `invalid`: no certificate issued here has this code.'
   }),
   certificate: Type.Optional(CertificateRef)
-}, { additionalProperties: false, description: 'The certificate the code names, with whether it stands.' })
+}, {
+  additionalProperties: false,
+  description: 'The certificate the code names, with whether it stands.',
+  example: { valid: true, status: 'valid', certificate: exampleOf(Certificate) }
+})
 
 export const CertificateList = Type.Object({ certificates: Type.Array(CertificateRef) }, {
   additionalProperties: false,
-  description: 'The tournament\'s certificates in the order they were issued, revoked ones included.'
+  description: 'The tournament\'s certificates in the order they were issued, revoked ones included.',
+  example: { certificates: [exampleOf(Certificate)] }
 })
 
 export const CertificateKey = Type.Object({
@@ -102,7 +145,17 @@ export const CertificateKey = Type.Object({
     use: Type.Literal('sig')
   }, { additionalProperties: false, description: 'The same key as a JSON Web Key.' }),
   signedBytes: Type.String({ description: 'What a certificate\'s `code` signs.' })
-}, { additionalProperties: false, description: 'The key that signs certificate codes: anyone can check a certificate with it, without this server.' })
+}, {
+  additionalProperties: false,
+  description: 'The key that signs certificate codes: anyone can check a certificate with it, without this server.',
+  example: {
+    algorithm: 'Ed25519',
+    keyId: '1GOxdfyOyzwajpdctYG70RQLNuwR9-S3a3LU8QtlJkI',
+    publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA++wRs5nhJ7+gNwSm9S+HgKd8mwsCYzT26YIq8/PNS2I=\n-----END PUBLIC KEY-----\n',
+    jwk: { kty: 'OKP', crv: 'Ed25519', x: '--wRs5nhJ7-gNwSm9S-HgKd8mwsCYzT26YIq8_PNS2I', kid: '1GOxdfyOyzwajpdctYG70RQLNuwR9-S3a3LU8QtlJkI', alg: 'EdDSA', use: 'sig' },
+    signedBytes: 'The UTF-8 bytes of JSON.stringify(["matchcast-certificate/2", id, tournamentId, tournamentName, matchId, userId, scores as [userId, score] pairs, names as [userId, name] pairs, issuer, issuedAt]), pairs sorted by user id; `code` is the Ed25519 signature of those bytes, base64url.'
+  }
+})
 export type CertificateKey = Static<typeof CertificateKey>
 
 const Count = Type.Integer({ minimum: 0 })
@@ -140,13 +193,29 @@ export const AnalyticsSummary = Type.Object({
     tournament: Type.Integer({ minimum: 0, description: 'Room subscriptions to this tournament\'s matches on this instance (a tournament room counts once per match).' })
   }, { additionalProperties: false }),
   generatedAt: Type.String({ format: 'date-time' })
-}, { additionalProperties: false, description: 'The tournament\'s figures now.' })
+}, {
+  additionalProperties: false,
+  description: 'The tournament\'s figures now.',
+  example: {
+    tournamentId: 't1',
+    matches: { total: 3, byState: { scheduled: 1, live: 1, disputed: 0, completed: 1, cancelled: 0 } },
+    participants: { members: 3, inMatches: 3 },
+    averageMatchDurationMs: 2530000,
+    disputes: { open: 0 },
+    payouts: {
+      total: 1,
+      byStatus: { pending: { count: 1, amounts: { USD: 5000 } }, approved: { count: 0, amounts: {} }, rejected: { count: 0, amounts: {} } }
+    },
+    connections: { instance: 12, tournament: 9 },
+    generatedAt: '2026-11-24T11:00:00.000Z'
+  }
+})
 export type AnalyticsSummary = Static<typeof AnalyticsSummary>
 
 /** A PDF file (the response body is raw bytes). */
 export const PdfDocument = Type.Unsafe<Buffer>({ type: 'string', format: 'binary' })
 
-export const Health = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false, description: 'The process serves requests.' })
+export const Health = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false, description: 'The process serves requests.', example: { status: 'ok' } })
 
 const CheckStatus = Type.Union([Type.Literal('up'), Type.Literal('down')])
 export const Readiness = Type.Object({
@@ -162,7 +231,11 @@ export const Readiness = Type.Object({
       limiter: Type.Optional(Type.String({ description: 'Where the rate limiter keeps its counters now (e.g. `redis` or `memory`).' }))
     }, { additionalProperties: false }))
   }, { additionalProperties: false })
-}, { additionalProperties: false, description: 'Each dependency\'s check.' })
+}, {
+  additionalProperties: false,
+  description: 'Each dependency\'s check.',
+  example: { status: 'ok', checks: { store: { status: 'up', latencyMs: 0.4 }, redis: { status: 'up', latencyMs: 0.9, limiter: 'redis' } } }
+})
 export type Readiness = Static<typeof Readiness>
 
 const ERROR_DESCRIPTIONS = {
@@ -170,14 +243,39 @@ const ERROR_DESCRIPTIONS = {
   401: 'Missing, invalid or expired bearer token.',
   403: 'The user\'s role in the tournament does not allow this.',
   404: 'Not found.',
-  409: 'Conflicts with the current state (or the same Idempotency-Key is still in flight).',
+  409: 'The match is not in a state that allows this.',
   422: 'The Idempotency-Key was used with another request body.',
+  429: 'Too many requests from this address to this route (`rateLimit.http`: 100 a minute by default); ' +
+    'retry after the number of seconds in `retry-after`.',
   500: 'Internal error (details are logged, not returned).'
 } as const
+type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS
 
-/** Error responses of a route, each with the one error shape. */
-export function errors (...codes: Array<keyof typeof ERROR_DESCRIPTIONS>): Record<number, ReturnType<typeof Type.Ref<'ErrorBody'>>> {
-  return Object.fromEntries(codes.map((code) => [code, Type.Ref('ErrorBody', { description: ERROR_DESCRIPTIONS[code] })]))
+/** What each status looks like, for the docs: code, reason phrase, a message matchcast sends. */
+const ERROR_EXAMPLES: Record<ErrorStatus, [string, string, string]> = {
+  400: ['MATCHCAST_ERR_VALIDATION', 'Bad Request', 'body/scores/u-a must be >= 0'],
+  401: ['MATCHCAST_ERR_AUTH_UNAUTHORIZED', 'Unauthorized', 'The token has expired.'],
+  403: ['MATCHCAST_ERR_AUTH_FORBIDDEN', 'Forbidden', 'organizers only'],
+  404: ['MATCHCAST_ERR_NOT_FOUND', 'Not Found', 'match m9 does not exist'],
+  409: ['MATCHCAST_ERR_MATCH_INVALID_STATE', 'Conflict', 'match.finalize is not allowed while the match is scheduled'],
+  422: ['MATCHCAST_ERR_IDEMPOTENCY_MISMATCH', 'Unprocessable Entity', 'Idempotency-Key approve-p-7f3a-1 was used with another request body'],
+  429: ['MATCHCAST_ERR_RATE_LIMITED', 'Too Many Requests', 'rate limit exceeded, retry in 1 minute'],
+  500: ['MATCHCAST_ERR_INTERNAL', 'Internal Server Error', 'Internal Server Error']
+}
+
+/** An error response as Fastify and @fastify/swagger take it: the one error shape, and an example of this status. */
+export interface ErrorResponse {
+  description: string
+  content: { 'application/json': { schema: ReturnType<typeof Type.Ref<'ErrorBody'>>, example: ErrorBody } }
+}
+
+/** Error responses of a route, each with the one error shape; `texts` replaces a status's description. */
+export function errors (codes: ErrorStatus[], texts: Partial<Record<ErrorStatus, string>> = {}): Record<number, ErrorResponse> {
+  return Object.fromEntries(codes.map((code) => {
+    const [name, error, message] = ERROR_EXAMPLES[code]
+    const content = { 'application/json': { schema: Type.Ref('ErrorBody'), example: { statusCode: code, code: name, error, message } } }
+    return [code, { description: texts[code] ?? ERROR_DESCRIPTIONS[code], content }]
+  }))
 }
 
 export { Certificate, MatchState, Payout, PayoutStatus }

@@ -8,7 +8,7 @@ import { SECRET } from './helper.js'
 
 const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['an unknown top-level option', { nope: 1 }, /option nope: unknown option/],
-  ['no auth', { auth: undefined }, /auth: required/],
+  ['no auth', { auth: undefined }, /auth\.secret: required/],
   ['a negative window', { batching: { windowMs: -1 } }, /broadcast\.batching\.windowMs: must be >= 0/],
   ['a fractional window', { batching: { windowMs: 1.5 } }, /batching\.windowMs: must be integer/],
   ['an unknown batching option', { batching: { windw: 5 } }, /batching\.windw: unknown option/],

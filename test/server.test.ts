@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { DEV_SECRET, createServer, loadConfig, main } from '../server.js'
-import { Client } from './helper.js'
+import type { FastifyInstance } from 'fastify'
+import { DEV_SECRET, cli, createServer, demoToken, loadConfig, main } from '../server.js'
+import { Client, collectLogs, until } from './helper.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'matchcast-server-'))
 
@@ -156,24 +157,107 @@ t.test('an error that no variable explains keeps its own message', async (t) => 
   await t.rejects(createServer(config), { message: /^Invalid matchcast option auth\.algorithm/ })
 })
 
-t.test('main: listens, prints the URL and a token per demo user that opens a room', async (t) => {
+t.test('main: prints the URLs, the seed ids and a token per seed user that opens a room', async (t) => {
   const lines: string[] = []
   const app = await main({ PORT: '0', MATCHCAST_LOG_LEVEL: 'silent' }, (line) => lines.push(line))
   t.teardown(() => app.close())
   const url = /listening on (http:\/\/\S+)/.exec(lines[0]!)![1]!
-  t.ok(lines.some((l) => l.includes(DEV_SECRET)), 'the dev secret is printed')
-  const orgToken = lines.map((l) => /^\s+u-org\s+organizer\s+(\S+)$/.exec(l)?.[1]).find(Boolean)!
+  const text = lines.join('\n')
+  t.ok(text.includes(DEV_SECRET), 'the dev secret is printed')
+  t.match(text, `docs:   ${url}/docs  (OpenAPI ${url}/docs/json, AsyncAPI ${url}/docs/asyncapi.json)`)
+  t.match(text, 'tournament t1 (Spring Cup): matches m1 [u-a vs u-b], m2 [u-b vs u-c], m3 [u-a vs u-c]')
+  t.notMatch(text, /board:/, 'no board route, no board line')
+  const orgToken = lines.map((l) => /^\s+u-org\s+organizer of t1\s+(\S+)$/.exec(l)?.[1]).find(Boolean)!
   const c = new Client(`${url.replace('http', 'ws')}/ws/matches/m1`, { headers: { authorization: `Bearer ${orgToken}` } })
   t.teardown(() => c.close())
   t.match(await c.next(), { type: 'snapshot', role: 'organizer', match: { id: 'm1' } })
+  t.match(text, `try: npx -y wscat -c '${url.replace('http', 'ws')}/ws/matches/m1'`)
 })
 
-t.test('main with a configured secret and seed prints neither the secret nor tokens', async (t) => {
+t.test('main with a configured secret and seed prints the users and how to make a token, not the secret', async (t) => {
   const seedPath = join(dir, 'seed2.json')
-  writeFileSync(seedPath, JSON.stringify({ tournaments: [], members: [], matches: [] }))
+  writeFileSync(seedPath, JSON.stringify({ tournaments: [{ id: 'cup', name: 'Cup' }], members: [{ tournamentId: 'cup', userId: 'ann', role: 'organizer' }], matches: [] }))
   const lines: string[] = []
-  const app = await main({ PORT: '0', MATCHCAST_LOG_LEVEL: 'silent', MATCHCAST_JWT_SECRET: 'a-real-secret', MATCHCAST_SEED: seedPath }, (line) => lines.push(line))
+  const app = await main({ PORT: '0', MATCHCAST_LOG_LEVEL: 'silent', MATCHCAST_JWT_SECRET: 'a-real-secret', MATCHCAST_SEED: seedPath, MATCHCAST_PREFIX: '/rt', MATCHCAST_DOCS: 'false' }, (line) => lines.push(line))
   t.teardown(() => app.close())
-  t.equal(lines.length, 2)
-  t.notOk(lines.join('\n').includes('a-real-secret'))
+  const text = lines.join('\n')
+  t.notOk(text.includes('a-real-secret'))
+  t.notMatch(text, /docs:/)
+  t.match(text, /rooms: {2}ws:\/\/127\.0\.0\.1:\d+\/rt\/ws\/matches\/:matchId/)
+  t.match(text, 'tournament cup (Cup): matches none')
+  t.match(text, '  users: ann\n  a token for a user: npx matchcast token <userId> (with the same MATCHCAST_JWT_SECRET)')
+  t.notMatch(text, /eyJ/, 'no token')
+})
+
+t.test('main with a docs prefix prints where the docs are; a seed without users says so', async (t) => {
+  const seedPath = join(dir, 'seed3.json')
+  writeFileSync(seedPath, JSON.stringify({ tournaments: [{ id: 'cup', name: 'Cup' }], members: [], matches: [] }))
+  const lines: string[] = []
+  const app = await main({ PORT: '0', MATCHCAST_LOG_LEVEL: 'silent', MATCHCAST_JWT_SECRET: 'a-real-secret', MATCHCAST_SEED: seedPath, MATCHCAST_DOCS_PREFIX: '/api-docs' }, (line) => lines.push(line))
+  t.teardown(() => app.close())
+  const text = lines.join('\n')
+  t.match(text, /docs: {3}http:\/\/127\.0\.0\.1:\d+\/api-docs {2}\(OpenAPI http:\/\/127\.0\.0\.1:\d+\/api-docs\/json/)
+  const { port } = app.server.address() as { port: number }
+  t.equal((await fetch(`http://127.0.0.1:${port}/api-docs/json`)).status, 200, 'the printed docs URL answers')
+  t.match(text, '  users: none\n')
+})
+
+t.test('matchcast token <userId> prints a token the server accepts', async (t) => {
+  const env = { PORT: '0', MATCHCAST_LOG_LEVEL: 'silent', MATCHCAST_JWT_SECRET: 'cli-secret' }
+  const out: string[] = []
+  const err: string[] = []
+  t.equal(await cli(['token', 'u-fan'], env, (l) => out.push(l), (l) => err.push(l)), 0)
+  t.same(err, [])
+  const app = await cli([], env, () => {}, () => {}) as FastifyInstance
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as { port: number }
+  const c = new Client(`ws://127.0.0.1:${port}/ws/matches/m1`, { headers: { authorization: `Bearer ${out[0]}` } })
+  t.teardown(() => c.close())
+  t.match(await c.next(), { type: 'snapshot', role: 'spectator' })
+  t.equal(await cli(['token', 'nobody'], env, (l) => out.push(l), (l) => err.push(l)), 0)
+  t.match(err[0], 'nobody is not a member of any tournament of the seed')
+  t.equal(out.length, 2, 'a token all the same')
+})
+
+t.test('matchcast help, and a wrong command prints the usage and fails', async (t) => {
+  const out: string[] = []
+  const err: string[] = []
+  t.equal(await cli(['--help'], {}, (l) => out.push(l), (l) => err.push(l)), 0)
+  t.match(out[0], /matchcast token <id>/)
+  t.equal(await cli(['token'], {}, (l) => out.push(l), (l) => err.push(l)), 2)
+  t.equal(await cli(['serve'], {}, (l) => out.push(l), (l) => err.push(l)), 2)
+  t.equal(err.length, 2)
+})
+
+t.test('a seed whose match participant is not a member of its tournament fails the start naming both', async (t) => {
+  const seedPath = join(dir, 'outsider.json')
+  writeFileSync(seedPath, JSON.stringify({
+    tournaments: [{ id: 't1', name: 'Cup' }],
+    members: [{ tournamentId: 't1', userId: 'u-a', role: 'participant' }],
+    matches: [{ id: 'm7', tournamentId: 't1', participants: ['u-a', 'u-z'] }]
+  }))
+  t.throws(() => loadConfig({ MATCHCAST_SEED: seedPath }), { message: 'MATCHCAST_SEED: match m7: participant u-z is not a member of tournament t1' })
+  const malformed = join(dir, 'malformed.json')
+  writeFileSync(malformed, JSON.stringify({ matches: 3 }))
+  await t.rejects(createServer(loadConfig({ MATCHCAST_SEED: malformed })), { message: /^MATCHCAST_SEED: .*seed\/matches/ }, 'a malformed seed is left to the schema check')
+})
+
+t.test('pretty logs on a terminal; one line per room connection opened and closed, never the token', async (t) => {
+  const app = await main({ PORT: '0', MATCHCAST_LOG_LEVEL: 'info' }, () => {}, { pretty: true })
+  t.teardown(() => app.close())
+  t.ok(app.log, 'starts with pino-pretty as its transport')
+  const { lines, logger } = collectLogs()
+  const config = loadConfig({ PORT: '0' })
+  const logged = await createServer(config, logger)
+  t.teardown(() => logged.close())
+  await logged.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = logged.server.address() as { port: number }
+  const secret = demoToken(config, 'u-a')
+  const c = new Client(`ws://127.0.0.1:${port}/ws/matches/m1?token=${secret}`)
+  await c.next()
+  await c.close()
+  await until(() => lines.some((l) => l.msg === 'room connection closed'))
+  t.match(lines.find((l) => l.msg === 'room connection opened'), { userId: 'u-a', room: '/ws/matches/m1', role: 'participant' })
+  t.match(lines.find((l) => l.msg === 'room connection closed'), { userId: 'u-a', room: '/ws/matches/m1', code: 1000, reason: '' })
+  t.notOk(JSON.stringify(lines).includes(secret), 'the token is not logged')
 })

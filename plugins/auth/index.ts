@@ -3,19 +3,21 @@ import fastifyJwt from '@fastify/jwt'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type, type Static } from 'typebox'
-import { UnauthorizedError } from '../../lib/errors.js'
+import { InvalidOptionsError, UnauthorizedError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
 import { parseOptions } from '../../lib/options.js'
 import { kQueryToken } from '../../lib/symbols.js'
+import { BEARER_PROTOCOL, SUBPROTOCOL } from '../../protocol/index.js'
 
-/** The WebSocket subprotocol the server answers; the token rides next to it as `bearer.<jwt>`. */
-export const SUBPROTOCOL = 'matchcast.v1'
-const BEARER_PROTOCOL = 'bearer.'
+export { SUBPROTOCOL }
 export const DEFAULT_CLOCK_TOLERANCE_MS = 5000
 
 export const AuthOptions = Type.Object({
-  /** HS256 shared secret, or whatever `@fastify/jwt` accepts as `secret` (e.g. `{ public, private }`). Required. */
-  secret: Type.Union([Type.String({ minLength: 1 }), Type.Object({ public: Type.Unknown(), private: Type.Optional(Type.Unknown()) })]),
+  /**
+   * HS256 shared secret, or whatever `@fastify/jwt` accepts as `secret` (e.g. `{ public, private }`).
+   * Required, unless the host registered its own `@fastify/jwt` (its secret then verifies tokens).
+   */
+  secret: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Object({ public: Type.Unknown(), private: Type.Optional(Type.Unknown()) })])),
   /** The one algorithm tokens must use. `none` is never accepted. @default 'HS256' */
   algorithm: Type.Union(['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'EdDSA'].map((a) => Type.Literal(a)), { default: 'HS256' }),
   /** Required `iss` claim, when set. */
@@ -30,8 +32,10 @@ export const AuthOptions = Type.Object({
 export type AuthOptions = Static<typeof AuthOptions>
 
 export interface Auth {
-  /** HTTP `onRequest`/`preHandler` hook: sets `request.user` or answers 401. */
+  /** HTTP `onRequest`/`preHandler` hook: authenticates the request (`userOf`) or answers 401. Leaves `request.user` to the host. */
   authenticate (request: FastifyRequest, reply: FastifyReply): Promise<void>
+  /** The user id (`sub`) of a request `authenticate` let through; throws `MATCHCAST_ERR_AUTH_UNAUTHORIZED` for any other. */
+  userOf (request: FastifyRequest): string
   /** The token of a request: `Authorization: Bearer`, then the `bearer.<jwt>` subprotocol, then `?token=`. */
   extractToken (request: FastifyRequest): string | undefined
   /** The user id (`sub`) of a valid token; throws `MATCHCAST_ERR_AUTH_UNAUTHORIZED` otherwise. */
@@ -42,13 +46,6 @@ declare module '../../lib/namespace.js' {
   interface MatchcastNamespace {
     /** matchcast-auth */
     auth: Auth
-  }
-}
-
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: { sub: string, [claim: string]: unknown }
-    user: { sub: string, [claim: string]: unknown }
   }
 }
 
@@ -107,6 +104,7 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
     requiredClaims: ['sub', ...(options.requireExp ? ['exp'] : []), ...(options.issuer !== undefined ? ['iss'] : []), ...(options.audience !== undefined ? ['aud'] : [])]
   }
   if (!app.hasDecorator('jwt')) {
+    if (options.secret === undefined) throw new InvalidOptionsError('auth.secret: required (unless the host registers its own @fastify/jwt first)')
     await app.register(fastifyJwt, {
       secret: options.secret as string,
       sign: { algorithm: options.algorithm, ...(options.issuer !== undefined && { iss: options.issuer }), ...(options.audience !== undefined && { aud: options.audience }) },
@@ -124,7 +122,8 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
   const verify = (token: string): string => {
     let payload: { sub?: unknown, iat?: unknown }
     try {
-      payload = app.jwt.verify(token, verifyOptions)
+      // Read as plain claims: the host's own `FastifyJWT` typing (if any) is its business.
+      payload = app.jwt.verify<{ sub?: unknown, iat?: unknown }>(token, verifyOptions)
     } catch (err) {
       throw new UnauthorizedError((err as Error).message)
     }
@@ -144,13 +143,20 @@ const plugin: FastifyPluginAsync<Partial<AuthOptions>> = async (app, rawOptions)
     return (request.raw as IncomingMessage & { [kQueryToken]?: string })[kQueryToken]
   }
 
+  // The user of each authenticated request, beside it rather than on it: `request.user` is the host's.
+  const users = new WeakMap<FastifyRequest, string>()
   const auth: Auth = {
     extractToken,
     verify,
     async authenticate (request) {
       const token = extractToken(request)
       if (token === undefined) throw new UnauthorizedError('missing bearer token')
-      request.user = { sub: verify(token) }
+      users.set(request, verify(token))
+    },
+    userOf (request) {
+      const userId = users.get(request)
+      if (userId === undefined) throw new UnauthorizedError('request not authenticated')
+      return userId
     }
   }
   namespace(app).auth = auth

@@ -19,9 +19,9 @@ import { RULES, decide, type Actor } from './machine.js'
 export interface CommandResult {
   match: Match
   /** Issued by `match.finalize`. */
-  certificate?: Certificate
+  certificate?: Certificate | undefined
   /** Created by `match.finalize` of a match with a prize. */
-  payout?: Payout
+  payout?: Payout | undefined
 }
 
 export interface MatchService {
@@ -79,7 +79,7 @@ export function createMatchService ({ store, events, certificates, payouts, now 
       }
       throw err
     })
-    const result: Partial<CommandResult> = {}
+    const result: { match?: Match | undefined, certificate?: Certificate | undefined, payout?: Payout | undefined } = {}
     const retire = retirementOf(match, event, at.toISOString())
     if (event.type === 'match_completed') {
       const { winnerId, scores, completedAt, certificateId } = event.data

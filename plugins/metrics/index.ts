@@ -1,18 +1,30 @@
 import type { IncomingMessage } from 'node:http'
 import type {} from '@fastify/websocket'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { WebSocket } from 'ws'
+import { InvalidOptionsError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
 import { closedWith } from '../websocket/connection.js'
 
 /** Seconds; HTTP latency buckets from 1 ms to 5 s. */
 export const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
-/** `app.matchcast.metrics`: this app's Prometheus registry (never the global one) and its series. */
+export interface MetricsOptions {
+  /**
+   * The prom-client registry matchcast's metrics are registered in (the host's, say): they are
+   * removed from it on close, the host's own metrics are left alone.
+   * @default a registry of matchcast's own (never prom-client's global one)
+   */
+  registry?: Registry
+}
+
+/** `app.matchcast.metrics`: the registry holding matchcast's series, and the hook that times its HTTP routes. */
 export interface MatchcastMetrics {
   readonly registry: Registry
+  /** An `onResponse` hook: times a request in `matchcast_http_request_duration_seconds` (matchcast adds it to its own routes only). */
+  observeHttp (request: FastifyRequest, reply: FastifyReply): Promise<void>
 }
 
 declare module '../../lib/namespace.js' {
@@ -30,20 +42,27 @@ export function frameType (data: unknown): string {
 
 type Send = WebSocket['send']
 
-const plugin: FastifyPluginAsync = async (app) => {
-  const registry = new Registry()
+/** Every series matchcast registers: removed from a host's registry on close. */
+const NAMES = ['matchcast_connections', 'matchcast_connections_opened_total', 'matchcast_frames_received_total', 'matchcast_frames_sent_total',
+  'matchcast_ws_close_total', 'matchcast_batch_flushes_total', 'matchcast_batch_events_total', 'matchcast_http_request_duration_seconds'] as const
+
+const plugin: FastifyPluginAsync<MetricsOptions> = async (app, options) => {
+  // Duck-typed: the host's prom-client may be another copy than matchcast's.
+  if (options.registry !== undefined && typeof (options.registry as Partial<Registry>).registerMetric !== 'function') throw new InvalidOptionsError('metrics.registry: must be a prom-client Registry')
+  const owned = options.registry === undefined
+  const registry = options.registry ?? new Registry()
   const ns = namespace(app)
   // eslint-disable-next-line no-new -- a collected gauge registers itself and is read on scrape
   new Gauge({
-    name: 'matchcast_connections',
+    name: NAMES[0],
     help: 'Open room connections on this instance.',
     registers: [registry],
     collect () { this.set(ns.connections?.size ?? 0) }
   })
-  const opened = new Counter({ name: 'matchcast_connections_opened_total', help: 'WebSocket upgrades accepted.', registers: [registry] })
-  const framesIn = new Counter({ name: 'matchcast_frames_received_total', help: 'WebSocket frames received from clients.', registers: [registry] })
-  const framesOut = new Counter({ name: 'matchcast_frames_sent_total', help: 'WebSocket frames sent to clients, by frame type.', labelNames: ['type'] as const, registers: [registry] })
-  const closes = new Counter({ name: 'matchcast_ws_close_total', help: 'Closed WebSocket connections, by close code.', labelNames: ['code'] as const, registers: [registry] })
+  const opened = new Counter({ name: NAMES[1], help: 'WebSocket upgrades accepted.', registers: [registry] })
+  const framesIn = new Counter({ name: NAMES[2], help: 'WebSocket frames received from clients.', registers: [registry] })
+  const framesOut = new Counter({ name: NAMES[3], help: 'WebSocket frames sent to clients, by frame type.', labelNames: ['type'] as const, registers: [registry] })
+  const closes = new Counter({ name: NAMES[4], help: 'Closed WebSocket connections, by close code.', labelNames: ['code'] as const, registers: [registry] })
   // Flushes are counted by the broadcaster itself (a plain counter on its hot path); read on scrape.
   let seen = { flushes: 0, events: 0 }
   const syncFlushes = () => {
@@ -52,21 +71,23 @@ const plugin: FastifyPluginAsync = async (app) => {
     flushedEvents.inc(now.events - seen.events)
     seen = { ...now }
   }
-  const flushes = new Counter({ name: 'matchcast_batch_flushes_total', help: 'Batch windows flushed (one per match and window).', registers: [registry], collect: syncFlushes })
-  const flushedEvents = new Counter({ name: 'matchcast_batch_events_total', help: 'Events published by batch flushes.', registers: [registry] })
+  const flushes = new Counter({ name: NAMES[5], help: 'Batch windows flushed (one per match and window).', registers: [registry], collect: syncFlushes })
+  const flushedEvents = new Counter({ name: NAMES[6], help: 'Events published by batch flushes.', registers: [registry] })
   const http = new Histogram({
-    name: 'matchcast_http_request_duration_seconds',
+    name: NAMES[7],
     help: 'HTTP request latency, by method, route and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
     buckets: HTTP_BUCKETS,
     registers: [registry]
   })
 
-  ns.metrics = { registry }
-
-  app.addHook('onResponse', async (request, reply) => {
-    http.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
-  })
+  ns.metrics = {
+    registry,
+    // Only ever a hook of matchcast's own routes: a request it sees always matched one.
+    async observeHttp (request, reply) {
+      http.observe({ method: request.method, route: request.routeOptions.url!, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000)
+    }
+  }
 
   // One child counter per frame type, looked up once: a send to every socket of a room must not
   // hash a label object each time.
@@ -103,7 +124,8 @@ const plugin: FastifyPluginAsync = async (app) => {
   })
   app.addHook('onClose', async () => {
     if (app.hasDecorator('websocketServer')) app.websocketServer.off('connection', observe)
-    registry.clear()
+    if (owned) registry.clear()
+    else for (const name of NAMES) registry.removeSingleMetric(name)
   })
 }
 

@@ -44,6 +44,8 @@ export class Connection {
   readonly log: FastifyBaseLogger
   state: ConnectionState = 'init'
   userId: string | undefined
+  /** The room's path, e.g. `/ws/matches/m1` (what the close line logs). */
+  room: string | undefined
   /** Set by every pong (and every message); cleared by each heartbeat tick. */
   alive = true
   /** Last seq sent per match: events at or below it are never sent again. */
@@ -76,7 +78,7 @@ export class Connection {
       else this.#enqueue(data, isBinary)
     })
     socket.on('pong', () => { this.alive = true })
-    socket.on('close', () => this.#closed())
+    socket.on('close', (code: number, reason: Buffer) => this.#closed(code, reason.toString()))
   }
 
   /** Starts handling messages (queued ones first). */
@@ -177,7 +179,9 @@ export class Connection {
     this.#killTimer.unref()
   }
 
-  #closed (): void {
+  #closed (code: number, reason: string): void {
+    // One line per connection closed: who, which room, how (never the token).
+    this.log.info({ userId: this.userId, room: this.room, code, reason }, 'room connection closed')
     this.#isClosed = true
     this.state = 'closing'
     clearTimeout(this.#killTimer)

@@ -44,7 +44,7 @@ export function routeContext (app: FastifyInstance, options: HttpRoutesOptions, 
     config,
     secured: { onRequest: auth.authenticate, config },
     bearer: [{ [BEARER_SCHEME]: [] }],
-    userOf: (request) => request.user.sub,
+    userOf: auth.userOf,
     roleIn,
     requireOrganizer,
     async tournamentAsOrganizer (tournamentId, userId) {

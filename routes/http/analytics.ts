@@ -20,7 +20,7 @@ const analytics: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
       tags: ['analytics'],
       security: bearer,
       params: TournamentParams,
-      response: { 200: AnalyticsSummary, ...errors(400, 401, 403, 404) }
+      response: { 200: AnalyticsSummary, ...errors([400, 401, 403, 404, 429]) }
     }
   }, async (request) => {
     const { tournamentId } = request.params

@@ -79,7 +79,7 @@ const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => 
           description: 'Whether the code names a certificate that stands: JSON, or a page for people.',
           content: { 'application/json': { schema: VerifyResponse }, 'text/html': { schema: Type.String() } }
         },
-        ...errors(400)
+        ...errors([400, 429])
       }
     }
   }, async (request, reply) => {
@@ -102,7 +102,7 @@ const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => 
       description: 'With it, anyone can check a certificate without this server: verify `code` (the Ed25519 signature) over the bytes `signedBytes` describes.',
       tags: ['certificates'],
       security: [],
-      response: { 200: CertificateKey }
+      response: { 200: CertificateKey, ...errors([429]) }
     }
   }, async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').send(key))
 
@@ -114,7 +114,7 @@ const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => 
       tags: ['certificates'],
       security: bearer,
       params: TournamentParams,
-      response: { 200: CertificateList, ...errors(400, 401, 403, 404) }
+      response: { 200: CertificateList, ...errors([400, 401, 403, 404, 429]) }
     }
   }, async (request) => {
     const { tournamentId } = request.params
@@ -130,7 +130,7 @@ const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => 
       tags: ['certificates'],
       security: bearer,
       params: CertificateParams,
-      response: { 200: Type.Ref('Certificate', { description: 'The certificate.' }), ...errors(400, 401, 403, 404) }
+      response: { 200: Type.Ref('Certificate', { description: 'The certificate.' }), ...errors([400, 401, 403, 404, 429]) }
     }
   }, async (request) => readable(request.params.certificateId, userOf(request)))
 
@@ -146,7 +146,7 @@ const certificates: FastifyPluginAsync<RouteContext> = async (instance, ctx) => 
       params: CertificateParams,
       response: {
         200: { description: 'The certificate as a PDF document.', content: { 'application/pdf': { schema: PdfDocument } } },
-        ...errors(400, 401, 403, 404)
+        ...errors([400, 401, 403, 404, 429])
       }
     }
   }, async (request, reply) => {

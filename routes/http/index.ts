@@ -8,7 +8,7 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { parseOptions, type OptionsInput } from '../../lib/options.js'
-import { matchcastOpenapi } from '../../plugins/openapi/index.js'
+import { joinDocument, matchcastOpenapi } from '../../plugins/openapi/index.js'
 import { rateLimited } from '../../plugins/rate-limit/index.js'
 import { SHARED_SCHEMAS } from '../../schemas/http.js'
 import { routeContext } from './access.js'
@@ -29,14 +29,20 @@ const plugin: FastifyPluginAsync<OptionsInput<HttpRoutesOptions>> = async (app, 
   // rather than refused; matchcast reads only own keys, and the schemas refuse keys they do not name.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'))
   for (const schema of SHARED_SCHEMAS) app.addSchema(schema)
-  if (options.docs) await app.register(matchcastOpenapi, { routePrefix: options.docsPrefix })
+  // Only matchcast's own routes are timed, never the host's.
+  app.addHook('onResponse', app.matchcast.metrics.observeHttp)
+  if (options.docs) await app.register(matchcastOpenapi, { routePrefix: options.docsPrefix, ...(options.docsUi !== undefined && { ui: options.docsUi }) })
 
   // Side routes are limited per IP by default (@fastify/rate-limit as registered by
   // matchcast-rate-limit: shared through Redis when configured, `rateLimit.http.*`). Explicit
   // limits give each route its own count (an empty config would share one per IP).
   const { max, timeWindowMs } = app.matchcast.limiter.options.http
-  const context = routeContext(app, options, { ...rateLimited({ max, timeWindowMs }), ...options.routeConfig })
-  for (const resource of [matches, payouts, certificates, analytics, ops]) await app.register(resource, context)
+  // `joinDocument` keeps the OpenAPI document these routes join (the host's, say) valid: tags and bearer scheme.
+  const context = routeContext(app, options, { ...rateLimited({ max, timeWindowMs }), swaggerTransform: joinDocument, ...options.routeConfig })
+  if (options.routes) {
+    for (const resource of [matches, payouts, certificates, analytics]) await app.register(resource, { ...context, prefix: options.routesPrefix })
+  }
+  if (options.ops) await app.register(ops, { ...context, prefix: options.opsPrefix })
 }
 
 /**

@@ -18,7 +18,7 @@ const matches: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
       tags: ['matches'],
       security: bearer,
       params: MatchParams,
-      response: { 200: Type.Ref('Match', { description: 'The match.' }), ...errors(400, 401, 403, 404) }
+      response: { 200: Type.Ref('Match', { description: 'The match.' }), ...errors([400, 401, 403, 404, 429]) }
     }
   }, async (request) => {
     const match = await matchOf(request.params.matchId)
@@ -38,7 +38,7 @@ const matches: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
       security: bearer,
       params: MatchParams,
       body: FinalizeBody,
-      response: { 200: FinalizeResponse, ...errors(400, 401, 403, 404, 409) }
+      response: { 200: FinalizeResponse, ...errors([400, 401, 403, 404, 409, 429]) }
     }
   }, async (request) => {
     const { matchId } = request.params

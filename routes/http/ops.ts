@@ -2,6 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import { within } from '../../lib/timeout.js'
+import { joinDocument } from '../../plugins/openapi/index.js'
 import { limiterStatus } from '../../plugins/rate-limit/index.js'
 import { Health, Readiness } from '../../schemas/http.js'
 import type { RouteContext } from './access.js'
@@ -22,7 +23,7 @@ async function check (ms: number, work: () => Promise<unknown>): Promise<Check> 
 const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   const { timedStore: store, metrics } = app.matchcast
-  const config = options.routeConfig
+  const config = { swaggerTransform: joinDocument, ...options.routeConfig }
 
   app.get('/healthz', {
     config,
@@ -36,7 +37,14 @@ const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
       description: '503 when the store does not answer; Redis down is `degraded` (200), since limits then fall back to this instance.',
       tags: ['ops'],
       security: [],
-      response: { 200: Readiness, 503: { ...Readiness, description: 'The store does not answer.' } }
+      response: {
+        200: Readiness,
+        503: {
+          ...Readiness,
+          description: 'The store does not answer.',
+          example: { status: 'unavailable', checks: { store: { status: 'down', latencyMs: 2000.6, message: 'no answer within 2000 ms' } } }
+        }
+      }
     }
   }, async (_request, reply) => {
     const redis = app.matchcast.redis

@@ -7,13 +7,33 @@ export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 export const DEFAULT_READINESS_TIMEOUT_MS = 2000
 export const REPLAYED_HEADER = 'idempotent-replayed'
 
+/** A route path prefix: empty, or `/segment[/segment…]` without a trailing slash. */
+export const PathPrefix = (description: string) => Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$', default: '', description })
+
 export const HttpRoutesOptions = Type.Object({
+  /** Serve the side routes (matches, payouts, certificates, analytics). @default true */
+  routes: Type.Boolean({ default: true }),
+  /** Where the side routes are mounted, under the umbrella's `prefix` (e.g. `/api`). @default '' */
+  routesPrefix: PathPrefix('Where the side routes are mounted.'),
+  /** Serve `/healthz`, `/readyz` and `/metrics` (never rate-limited). @default true */
+  ops: Type.Boolean({ default: true }),
+  /** Where the ops routes are mounted, under the umbrella's `prefix` (e.g. `/matchcast-ops`). @default '' */
+  opsPrefix: PathPrefix('Where the ops routes are mounted.'),
   /** How long an `Idempotency-Key` (per user) is remembered; a key older than this starts afresh. @default 86400000 (24 h) */
   idempotencyTtlMs: Type.Integer({ minimum: 1, default: DEFAULT_IDEMPOTENCY_TTL_MS }),
-  /** Serve Swagger UI and the OpenAPI document. @default true */
+  /**
+   * Serve the documents under `docsPrefix`: the AsyncAPI document of the WebSocket protocol
+   * (`asyncapi.json`) and, unless the host registered its own `@fastify/swagger` (the side routes
+   * then join the host's document), the OpenAPI document (`json`). @default true
+   */
   docs: Type.Boolean({ default: true }),
-  /** Where Swagger UI is served; the document is at `${docsPrefix}/json`. @default '/docs' */
-  docsPrefix: Type.String({ pattern: '^/[A-Za-z0-9/_-]*$', default: DEFAULT_DOCS_PREFIX }),
+  /** Where the documents are served, under the umbrella's `prefix`. @default '/docs' */
+  docsPrefix: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)+$', default: DEFAULT_DOCS_PREFIX }),
+  /**
+   * Swagger UI at `docsPrefix`. Unset: on when matchcast serves its own OpenAPI document, off when
+   * the host brought its own `@fastify/swagger` (`true` then shows the host's whole document). @default unset
+   */
+  docsUi: Type.Optional(Type.Boolean()),
   /** How long `/readyz` waits for the store and Redis before reporting them down. @default 2000 */
   readinessTimeoutMs: Type.Integer({ minimum: 1, default: DEFAULT_READINESS_TIMEOUT_MS }),
   /**

@@ -23,7 +23,7 @@ const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
       tags: ['payouts'],
       security: bearer,
       params: TournamentParams,
-      response: { 200: PayoutList, ...errors(400, 401, 403, 404) }
+      response: { 200: PayoutList, ...errors([400, 401, 403, 404, 429]) }
     }
   }, async (request) => {
     const { tournamentId } = request.params
@@ -65,7 +65,7 @@ const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
       security: bearer,
       params: PayoutParams,
       headers: IdempotencyHeaders,
-      response: { 200: PayoutResponse, ...errors(400, 401, 403, 404, 409, 422) }
+      response: { 200: PayoutResponse, ...errors([400, 401, 403, 404, 409, 422, 429], { 409: 'The payout is in a state this change cannot start from (approving a rejected payout, or the reverse), or the first request with this Idempotency-Key is still running.' }) }
     }
   }, async (request, reply) => decide(request, reply, request.params.payoutId, 'approved'))
 
@@ -79,7 +79,7 @@ const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
       params: PayoutParams,
       headers: IdempotencyHeaders,
       body: RejectBody,
-      response: { 200: PayoutResponse, ...errors(400, 401, 403, 404, 409, 422) }
+      response: { 200: PayoutResponse, ...errors([400, 401, 403, 404, 409, 422, 429], { 409: 'The payout is in a state this change cannot start from (approving a rejected payout, or the reverse), or the first request with this Idempotency-Key is still running.' }) }
     }
   }, async (request, reply) => decide(request, reply, request.params.payoutId, 'rejected', request.body.reason))
 }

@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { namesOf } from '../../plugins/matches/service.js'
 import type { RoomMember } from '../../plugins/websocket/rooms.js'
-import { MatchParams, MatchRoomQuery } from '../../schemas/params.js'
+import { MatchParams, MatchRoomParams, MatchRoomQuery } from '../../schemas/params.js'
 import { admit, begin, current, serve } from './session.js'
 
 const matchRoom: FastifyPluginAsync = async (app) => {
@@ -13,9 +13,10 @@ const matchRoom: FastifyPluginAsync = async (app) => {
 
   app.get<{ Params: MatchParams, Querystring: MatchRoomQuery }>('/ws/matches/:matchId', {
     websocket: true,
-    schema: { params: MatchParams, querystring: MatchRoomQuery }
+    schema: { params: MatchRoomParams, querystring: MatchRoomQuery }
   }, (socket, request) => {
     const conn = connections.open(socket, request.log)
+    conn.room = request.url.split('?', 1)[0]
     const { matchId } = request.params
 
     begin(conn, async () => {

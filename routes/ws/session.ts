@@ -48,6 +48,7 @@ export async function admit (app: FastifyInstance, conn: Connection, request: Fa
     return undefined
   }
   conn.onClose(() => limiter.releaseConnection(userId, conn.id))
+  conn.log.info({ userId, room: conn.room, role }, 'room connection opened')
   return { userId, role }
 }
 

@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { CommandError } from '../../lib/errors.js'
 import { namesOf } from '../../plugins/matches/service.js'
 import { coalesceResyncs, type RoomMember } from '../../plugins/websocket/rooms.js'
-import { TournamentParams } from '../../schemas/params.js'
+import { TournamentParams, TournamentRoomParams } from '../../schemas/params.js'
 import { admit, begin, current, serve } from './session.js'
 
 const tournamentRoom: FastifyPluginAsync = async (app) => {
@@ -14,9 +14,10 @@ const tournamentRoom: FastifyPluginAsync = async (app) => {
 
   app.get<{ Params: TournamentParams }>('/ws/tournaments/:tournamentId', {
     websocket: true,
-    schema: { params: TournamentParams }
+    schema: { params: TournamentRoomParams }
   }, (socket, request) => {
     const conn = connections.open(socket, request.log)
+    conn.room = request.url.split('?', 1)[0]
     const { tournamentId } = request.params
 
     begin(conn, async () => {

@@ -55,7 +55,7 @@ t.test('the demo server closes sockets that send nothing after MATCHCAST_CONNECT
 t.test('a flood of idle sockets over the file-descriptor limit: once they time out, /healthz and a room work again', async (t) => {
   // The demo server in a child process whose file descriptors are limited, as in the report.
   // One process (no tsx launcher in between), so killing it at teardown ends the server.
-  const child = spawn('sh', ['-c', `ulimit -n 400 && exec "${process.execPath}" --import tsx server.ts`], {
+  const child = spawn('sh', ['-c', `ulimit -n 400 && exec "${process.execPath}" --import tsx bin/matchcast.ts`], {
     env: { ...process.env, PORT: '0', MATCHCAST_LOG_LEVEL: 'silent', MATCHCAST_CONNECTION_TIMEOUT_MS: '300' },
     stdio: ['ignore', 'pipe', 'inherit']
   })

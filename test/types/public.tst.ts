@@ -6,6 +6,7 @@ import matchcast, {
   type CommandType, type EventType, type MatchEvent, type MatchcastNamespace, type MatchcastOptions, type Payouts,
   type PendingEvent, type ServerFrame, type Store, type StreamPosition, type WsErrorCode
 } from '../../index.js'
+import { closeCodeByNumber, COMMAND_TYPES as PROTOCOL_COMMANDS, EVENT_TYPES as PROTOCOL_EVENTS, type CloseCodeEntry } from '../../protocol/index.js'
 
 declare const app: FastifyInstance
 
@@ -15,8 +16,12 @@ describe('the umbrella plugin', () => {
     expect(app.register(matchcast, { auth: { secret: 's' }, store: memoryStore(), batching: { windowMs: 10 } })).type.not.toRaiseError()
   })
 
-  test('requires auth', () => {
-    expect(app.register(matchcast, {})).type.toRaiseError()
+  test('takes no auth when the host brings its own @fastify/jwt (checked at registration)', () => {
+    expect(app.register(matchcast, {})).type.not.toRaiseError()
+  })
+
+  test('accepts an env variable that may be unset under exactOptionalPropertyTypes', () => {
+    expect(app.register(matchcast, { redis: process.env.REDIS_URL, prefix: '/live' })).type.not.toRaiseError()
   })
 
   test('rejects an option of the wrong type', () => {
@@ -99,5 +104,17 @@ describe('the limiter decides close codes', () => {
   test('certificates and payouts have their own fields', () => {
     expect(app.matchcast.certificates).type.toBe<Certificates>()
     expect(app.matchcast.payouts).type.toBe<Payouts>()
+  })
+})
+
+describe('matchcast/protocol', () => {
+  test('lists every command and event type of the tables', () => {
+    expect<(typeof PROTOCOL_COMMANDS)[number]>().type.toBe<CommandType>()
+    expect<(typeof PROTOCOL_EVENTS)[number]>().type.toBe<EventType>()
+  })
+
+  test('keeps CloseCode entries usable where a CloseCodeInfo is expected', () => {
+    expect(CloseCode.rateLimited.code).type.toBe<4009>()
+    expect(closeCodeByNumber(4009)).type.toBe<CloseCodeEntry | undefined>()
   })
 })

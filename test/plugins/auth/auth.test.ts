@@ -8,7 +8,7 @@ async function httpApp (t: Parameters<typeof client>[0]) {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(matchcastAuth, { secret: SECRET })
-  app.get('/me', { onRequest: (request, reply) => app.matchcast.auth.authenticate(request, reply) }, async (request) => ({ sub: request.user.sub }))
+  app.get('/me', { onRequest: (request, reply) => app.matchcast.auth.authenticate(request, reply) }, async (request) => ({ sub: app.matchcast.auth.userOf(request) }))
   return app
 }
 
@@ -29,6 +29,14 @@ t.test('authenticate: missing or bad tokens answer 401 with a coded error', asyn
   t.equal(bad.json().code, 'MATCHCAST_ERR_AUTH_UNAUTHORIZED')
   const basic = await app.inject({ url: '/me', headers: { authorization: 'Basic dTpw' } })
   t.equal(basic.statusCode, 401)
+})
+
+t.test('userOf a request that was never authenticated is a 401, not another user', async (t) => {
+  const app = await httpApp(t)
+  app.get('/open', async (request) => ({ sub: app.matchcast.auth.userOf(request) }))
+  const res = await app.inject({ url: '/open', headers: { authorization: `Bearer ${token('u-a')}` } })
+  t.equal(res.statusCode, 401)
+  t.match(res.json(), { code: 'MATCHCAST_ERR_AUTH_UNAUTHORIZED', message: 'request not authenticated' })
 })
 
 t.test('issuer and audience, when configured, are required', async (t) => {
@@ -75,7 +83,7 @@ t.test('a query token never reaches the logs, and other query parameters survive
 
 t.test('auth options are validated at registration, naming the option', async (t) => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
-    [{}, /auth: must have required properties secret/],
+    [{}, /auth\.secret: required/],
     [{ secret: '' }, /auth\.secret: /],
     [{ secret: SECRET, algorithm: 'none' }, /auth\.algorithm: /],
     [{ secret: SECRET, wat: 1 }, /auth\.wat: unknown option/]

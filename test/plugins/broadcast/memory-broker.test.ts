@@ -1,7 +1,7 @@
 import t from 'tap'
 import { LocalSubscribers } from '../../../plugins/broadcast/broker.js'
 import { MemoryBroker } from '../../../plugins/broadcast/memory-broker.js'
-import { brokerSuite } from '../../conformance/broker.js'
+import { brokerSuite } from '../../../testing/broker-suite.js'
 
 t.test('MemoryBroker conforms to the broker contract', async (t) => {
   brokerSuite(t, async (t, setup) => {

@@ -3,7 +3,7 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { RedisBroker } from '../../../plugins/broadcast/redis-broker.js'
 import { clientOptions } from '../../../plugins/redis/index.js'
-import { brokerSuite } from '../../conformance/broker.js'
+import { brokerSuite } from '../../../testing/broker-suite.js'
 import { sharedRedisUrl, uniquePrefix } from '../../redis.js'
 
 const quiet = { info () {}, warn () {} }

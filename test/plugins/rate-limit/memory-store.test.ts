@@ -1,5 +1,5 @@
 import t from 'tap'
-import { limiterStoreSuite } from '../../conformance/limiter-store.js'
+import { limiterStoreSuite } from '../../../testing/limiter-store-suite.js'
 import { MemoryLimiterStore, SWEEP_WINDOWS_ABOVE } from '../../../plugins/rate-limit/memory-store.js'
 
 function fakeClock () {

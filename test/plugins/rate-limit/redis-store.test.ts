@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
-import { limiterStoreSuite } from '../../conformance/limiter-store.js'
+import { limiterStoreSuite } from '../../../testing/limiter-store-suite.js'
 import { RedisLimiterStore } from '../../../plugins/rate-limit/redis-store.js'
 import { clientOptions } from '../../../plugins/redis/index.js'
 import { sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
 
 const url = await sharedRedisUrl(t)
 
-async function open (t: Test, url: string, options: { prefix?: string, ttlMs?: number } = {}) {
+async function open (t: Pick<Test, 'teardown'>, url: string, options: { prefix?: string, ttlMs?: number } = {}) {
   const client = new Redis(url, { ...clientOptions(500), lazyConnect: true })
   client.on('error', () => {})
   await client.connect()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { memoryStore } from '../../../plugins/store/memory-store.js'
 import { withStoreTimeout } from '../../../plugins/store/timeout.js'
-import { storeSuite } from '../../conformance/store.js'
+import { storeSuite } from '../../../testing/store-suite.js'
 import { pgStore } from '../../postgres.js'
 
 t.test('memory store', async (t) => {

@@ -21,13 +21,14 @@ class FakeSocket extends EventEmitter {
   ping (_data: unknown, _mask: unknown, cb: (err?: Error) => void): void { this.pings.push(cb) }
   close (code: number, reason: string): void {
     this.closedWith = [code, reason]
-    setImmediate(() => this.emit('close'))
+    setImmediate(() => this.emit('close', code, Buffer.from(reason)))
   }
 
-  terminate (): void { this.emit('close') }
+  // As `ws` does: 'close' carries the code and the reason's bytes (1006 and none when cut).
+  terminate (): void { this.emit('close', 1006, Buffer.alloc(0)) }
 }
 
-const log = { error () {} } as unknown as FastifyBaseLogger
+const log = { error () {}, info () {} } as unknown as FastifyBaseLogger
 
 function ev (seq: number, matchId = 'm1'): MatchEvent {
   return { type: 'score_updated', matchId, seq, ts: '2030-01-01T00:00:00.000Z', data: { scores: { 'u-a': seq } } }

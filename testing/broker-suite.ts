@@ -3,9 +3,9 @@
  * test delivers a publish's events to this node's subscribers before `publish` resolves; what
  * other nodes see is tested with the distributed backends themselves.
  */
-import type { Test } from 'tap'
-import type { Broker } from '../../plugins/broadcast/broker.js'
-import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
+import type { TestLike } from './test-like.js'
+import type { Broker } from '../plugins/broadcast/broker.js'
+import type { MatchEvent, PendingEvent } from '../schemas/messages.js'
 
 export interface BrokerSetup {
   historySize: number
@@ -15,7 +15,7 @@ export interface BrokerSetup {
 }
 
 /** Builds a broker for one test, closed at its teardown. */
-export type BrokerFactory = (t: Test, setup: BrokerSetup) => Promise<Broker>
+export type BrokerFactory = (t: TestLike, setup: BrokerSetup) => Promise<Broker>
 
 const defaults: BrokerSetup = { historySize: 100, historyTtlMs: 60_000 }
 
@@ -25,7 +25,7 @@ export function score (n: number): PendingEvent {
 
 const seqs = (events: MatchEvent[]) => events.map((e) => e.seq)
 
-export function brokerSuite (t: Test, factory: BrokerFactory): void {
+export function brokerSuite (t: TestLike, factory: BrokerFactory): void {
   t.test('publish: contiguous seqs from 1, across calls; events carry match, ts and data', async (t) => {
     const broker = await factory(t, defaults)
     const first = await broker.publish('m1', [score(1), score(2)])

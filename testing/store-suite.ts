@@ -3,12 +3,12 @@
  * and PostgreSQL. Each test gets a fresh store holding `conformanceSeed()`.
  */
 import { randomBytes } from 'node:crypto'
-import type { Test } from 'tap'
-import type { Certificate, Payout, Seed } from '../../schemas/common.js'
-import { shortCodeOf } from '../../plugins/certificates/codes.js'
-import type { Store } from '../../plugins/store/store.js'
+import type { TestLike } from './test-like.js'
+import type { Certificate, Payout, Seed } from '../schemas/common.js'
+import { shortCodeOf } from '../plugins/certificates/codes.js'
+import type { Store } from '../plugins/store/store.js'
 
-export type StoreFactory = (t: Test, seed: Seed) => Promise<Store>
+export type StoreFactory = (t: TestLike, seed: Seed) => Promise<Store>
 
 const T0 = '2025-03-01T10:00:00.000Z'
 const T1 = '2025-03-01T10:30:00.000Z'
@@ -63,8 +63,8 @@ const T2 = '2025-03-02T09:00:00.000Z'
 
 const finalPatch = { state: 'completed' as const, scores: { 'u-a': 3, 'u-b': 1 }, winnerId: 'u-a', completedAt: T1 }
 
-export function storeSuite (t: Test, factory: StoreFactory): void {
-  const fresh = (t: Test) => factory(t, conformanceSeed())
+export function storeSuite (t: TestLike, factory: StoreFactory): void {
+  const fresh = (t: TestLike) => factory(t, conformanceSeed())
 
   t.test('tournaments, roles and members', async (t) => {
     const store = await fresh(t)

@@ -2,8 +2,8 @@
  * The LimiterStore contract (plugins/rate-limit/store.ts), run against every backend: memory with
  * a fake clock, Redis with real (short) waits.
  */
-import type { Test } from 'tap'
-import type { LimiterStore } from '../../plugins/rate-limit/store.js'
+import type { TestLike } from './test-like.js'
+import type { LimiterStore } from '../plugins/rate-limit/store.js'
 
 export interface StoreUnderTest {
   store: LimiterStore
@@ -11,7 +11,7 @@ export interface StoreUnderTest {
   advance (ms: number): Promise<void>
 }
 
-export function limiterStoreSuite (t: Test, factory: (t: Test) => Promise<StoreUnderTest>): void {
+export function limiterStoreSuite (t: TestLike, factory: (t: TestLike) => Promise<StoreUnderTest>): void {
   t.test('acquire: up to max slots, then refused; users isolated', async (t) => {
     const { store } = await factory(t)
     t.equal(await store.acquire('u1', 'c1', 2), true)
