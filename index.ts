@@ -58,6 +58,12 @@ export interface MatchcastOptions {
   transportMaxPayloadBytes?: number
   /** Certificates: `privateKey` (Ed25519 PEM; @default a key generated at start), `publicUrl` (printed and in the QR code), `issuer`. */
   certificates?: Partial<CertificatesOptions>
+  /**
+   * How long the reply to a WebSocket command `id` is remembered per user and match (in Redis when
+   * Redis is used): the same command with the same id is answered with it and not applied again. 0
+   * remembers nothing. @default 300000
+   */
+  commandIdTtlMs?: number
   /** HTTP side routes: which areas are served and where (routes, docs, ops), idempotency-key lifetime, readiness timeout, per-route config (see `HttpRoutesOptions`). */
   http?: OptionsInput<HttpRoutesOptions>
   /** Prometheus: `registry` puts matchcast's metrics in the host's prom-client registry. @default a registry of matchcast's own */
@@ -82,6 +88,7 @@ const TopLevel = Type.Object({
   transportMaxPayloadBytes: Type.Optional(Type.Unknown()),
   certificates: Type.Optional(Type.Unknown()),
   database: Type.Optional(Type.Unknown()),
+  commandIdTtlMs: Type.Optional(Type.Unknown()),
   storeTimeoutMs: Type.Optional(Type.Unknown()),
   http: Type.Optional(Type.Unknown())
 }, { additionalProperties: false })
@@ -101,7 +108,7 @@ const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
   await app.register(matchcastRateLimit, options.rateLimit ?? {})
   await app.register(matchcastCertificates, options.certificates ?? {})
   await app.register(matchcastPayouts)
-  await app.register(matchcastMatches)
+  await app.register(matchcastMatches, options.commandIdTtlMs === undefined ? {} : { commandIdTtlMs: options.commandIdTtlMs })
   await app.register(matchcastWebsocket, {
     heartbeat: options.heartbeat ?? {},
     backpressure: options.backpressure ?? {},
@@ -146,7 +153,7 @@ export type { Store, MatchPatch, IdempotencyBegin, StoredResponse, Retirement } 
 export type { Broker, StreamPosition, EventHandler } from './plugins/broadcast/broker.js'
 export { MemoryBroker } from './plugins/broadcast/memory-broker.js'
 export { Batcher } from './plugins/broadcast/batcher.js'
-export { createMatchService, type MatchService, type CommandResult } from './plugins/matches/index.js'
+export { createMatchService, CommandIds, RedisCommandIds, type MatchService, type CommandResult, type Outcome, type SharedCommandIds } from './plugins/matches/index.js'
 export { decide, decideWinner, mayIssue, RULES, type Actor } from './plugins/matches/machine.js'
 export { createCertificateSigner, canonicalCertificate, CANONICAL_TAG, type CertificateSigner, type CertificateFields } from './plugins/certificates/signer.js'
 export { createCertificates, signedFields, type Certificates, type CertificateStatus, type CertificatesOptions } from './plugins/certificates/index.js'

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createSigner } from 'fast-jwt'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { demoBoard } from './demo/board.js'
 import matchcast, { memoryStore, postgresStore, type MatchcastOptions, type Seed } from './index.js'
 
 export const DEV_SECRET = 'matchcast-dev-secret-change-me'
@@ -26,6 +27,11 @@ export interface DemoConfig {
   devSecret: boolean
   /** The demo seed is in use (tokens are printed for its users). */
   demoSeed: boolean
+  /**
+   * The board's sign-in route (`POST /demo/token`) mints tokens for the seed's members
+   * (`MATCHCAST_DEMO_SIGN_IN`). @default true with the dev secret (anyone can mint those anyway), false with your own
+   */
+  signIn: boolean
   seed: Seed
   /** PostgreSQL (`DATABASE_URL`), seeded with `seed` (existing rows kept); unset = the memory store. */
   databaseUrl?: string
@@ -106,6 +112,7 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: [['transportMaxPayloadBytes'], integer],
   MATCHCAST_STORE_TIMEOUT_MS: [['storeTimeoutMs'], integer],
   MATCHCAST_IDEMPOTENCY_TTL_MS: [['http', 'idempotencyTtlMs'], integer],
+  MATCHCAST_COMMAND_ID_TTL_MS: [['commandIdTtlMs'], integer],
   MATCHCAST_READINESS_TIMEOUT_MS: [['http', 'readinessTimeoutMs'], integer],
   MATCHCAST_DOCS: [['http', 'docs'], boolean],
   MATCHCAST_PUBLIC_URL: [['certificates', 'publicUrl'], read],
@@ -174,6 +181,7 @@ export function loadConfig (env: Env): DemoConfig {
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new Error('DATABASE_URL: expected a postgres:// or postgresql:// URL')
   return {
     ...(databaseUrl !== undefined && { databaseUrl }),
+    signIn: boolean(env, 'MATCHCAST_DEMO_SIGN_IN') ?? secret === undefined,
     ...(read(env, 'MATCHCAST_DATABASE_SCHEMA') !== undefined && { databaseSchema: read(env, 'MATCHCAST_DATABASE_SCHEMA')! }),
     port,
     host: read(env, 'HOST') ?? '127.0.0.1',
@@ -220,6 +228,7 @@ export async function createServer (config: DemoConfig, loggerOptions?: FastifyS
       })
     app.addHook('onClose', () => store.close())
     await app.register(matchcast, { ...config.options, store })
+    await app.register(demoBoard, { seed: config.seed, signIn: config.signIn, matchcastPrefix: config.options.prefix ?? '' })
     await app.ready()
   } catch (err) {
     await app.close()
@@ -258,6 +267,7 @@ export async function main (env: Env, print: (line: string) => void, start: Star
   const base = `${address}${config.options.prefix ?? ''}`
   const ws = base.replace(/^http/, 'ws')
   print(`matchcast demo listening on ${address}`)
+  print(`  board:  ${address}/${config.signIn ? '  (sign in as any member of the seed)' : '  (sign-in off: MATCHCAST_DEMO_SIGN_IN=true turns it on)'}`)
   if (config.options.http?.docs !== false) {
     const docs = `${base}${config.options.http?.docsPrefix ?? '/docs'}`
     print(`  docs:   ${docs}  (OpenAPI ${docs}/json, AsyncAPI ${docs}/asyncapi.json)`)

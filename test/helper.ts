@@ -5,7 +5,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { createSigner } from 'fast-jwt'
 import type { ClientOptions } from 'ws'
-import matchcast, { memoryStore, type MatchcastOptions, type Seed } from '../index.js'
+import matchcast, { memoryStore, type MatchcastOptions, type Seed, type Store } from '../index.js'
 import { Client, WAIT_MS } from '../testing/room-client.js'
 
 export { Client, WAIT_MS, type Closed } from '../testing/room-client.js'
@@ -90,6 +90,22 @@ export function client (t: TapLike, base: string, path: string, options: ClientO
   return c
 }
 
+/** The next reply (`ack`, `error` or `pong`) a client receives, skipping the events before it. */
+export async function reply (c: Client, ms = WAIT_MS): Promise<Record<string, unknown>> {
+  for (;;) {
+    const frame = await c.next(ms)
+    if (frame.type === 'ack' || frame.type === 'error' || frame.type === 'pong') return frame
+  }
+}
+
+/** Opens a match room for `user` (bearer header) and reads its snapshot. */
+export async function join (t: TapLike, base: string, user: string, match: string): Promise<Client> {
+  const c = client(t, base, `/ws/matches/${match}`, as(user))
+  const snapshot = await c.next()
+  if (snapshot.type !== 'snapshot') throw new Error(`expected a snapshot, got ${JSON.stringify(snapshot)}`)
+  return c
+}
+
 /** Bearer-header options for `user`. */
 export function as (user: string): ClientOptions {
   return { headers: { authorization: `Bearer ${token(user)}` } }
@@ -102,4 +118,28 @@ export async function until (predicate: () => boolean, ms = WAIT_MS): Promise<vo
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`)
     await new Promise((resolve) => setImmediate(resolve))
   }
+}
+
+/** Makes the next call of `store[method]` fail as a store that is down would (the ones after it work). */
+export function failOnce (store: Store, method: 'getMatch' | 'updateMatch'): void {
+  const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>
+  let failures = 1
+  store[method] = (async (...args: unknown[]) => {
+    if (failures-- > 0) throw new Error('the database is down')
+    return original(...args)
+  }) as never
+}
+
+/** Holds every `updateMatch` of `store` until `release()`: commands caught between their read and their write. */
+export function holdWrites (store: Store): { release: () => void, writes: () => number } {
+  let release!: () => void
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const update = store.updateMatch.bind(store)
+  let writes = 0
+  store.updateMatch = async (...args: Parameters<Store['updateMatch']>) => {
+    writes++
+    await held
+    return update(...args)
+  }
+  return { release, writes: () => writes }
 }

@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), 'matchcast-server-'))
 
 t.test('defaults: port 3000 on 127.0.0.1, dev secret, demo seed', async (t) => {
   const config = loadConfig({})
-  t.match(config, { port: 3000, host: '127.0.0.1', connectionTimeoutMs: 10_000, requestTimeoutMs: 30_000, devSecret: true, demoSeed: true, logLevel: 'info', options: { auth: { secret: DEV_SECRET } } })
+  t.match(config, { port: 3000, host: '127.0.0.1', connectionTimeoutMs: 10_000, requestTimeoutMs: 30_000, devSecret: true, demoSeed: true, signIn: true, logLevel: 'info', options: { auth: { secret: DEV_SECRET } } })
   t.equal(config.seed.tournaments[0]!.name, 'Spring Cup')
 })
 
@@ -24,6 +24,7 @@ t.test('every variable maps onto its option', async (t) => {
     PORT: '0',
     HOST: '::1',
     MATCHCAST_JWT_SECRET: 's3cret',
+    MATCHCAST_DEMO_SIGN_IN: 'true',
     MATCHCAST_JWT_REQUIRE_EXP: 'false',
     MATCHCAST_JWT_CLOCK_TOLERANCE_MS: '2000',
     MATCHCAST_SEED: seedPath,
@@ -57,6 +58,7 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_BACKPRESSURE_GRACE_MS: '100',
     MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: '65536',
     MATCHCAST_IDEMPOTENCY_TTL_MS: '1000',
+    MATCHCAST_COMMAND_ID_TTL_MS: '60000',
     MATCHCAST_READINESS_TIMEOUT_MS: '500',
     MATCHCAST_STORE_TIMEOUT_MS: '700',
     MATCHCAST_DOCS: 'false',
@@ -70,6 +72,7 @@ t.test('every variable maps onto its option', async (t) => {
     requestTimeoutMs: 0,
     devSecret: false,
     demoSeed: false,
+    signIn: true,
     logLevel: 'warn',
     seed: { tournaments: [{ id: 'x' }] },
     options: {
@@ -94,6 +97,7 @@ t.test('every variable maps onto its option', async (t) => {
       backpressure: { highWaterMark: 1000, hardLimit: 2000, graceMs: 100 },
       transportMaxPayloadBytes: 65536,
       http: { idempotencyTtlMs: 1000, readinessTimeoutMs: 500, docs: false },
+      commandIdTtlMs: 60000,
       heartbeat: { intervalMs: 0 },
       allowedOrigins: ['https://a.example', 'https://b.example'],
       closeGraceMs: 100,
@@ -113,6 +117,7 @@ t.test('a bad value stops the start with a message naming the variable', async (
     [{ MATCHCAST_CLOSE_GRACE_MS: 'x' }, /^MATCHCAST_CLOSE_GRACE_MS: expected an integer/],
     [{ MATCHCAST_DOCS: 'yes' }, /^MATCHCAST_DOCS: expected true or false/],
     [{ MATCHCAST_JWT_REQUIRE_EXP: 'no' }, /^MATCHCAST_JWT_REQUIRE_EXP: expected true or false/],
+    [{ MATCHCAST_DEMO_SIGN_IN: 'maybe' }, /^MATCHCAST_DEMO_SIGN_IN: expected true or false/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: join(dir, 'nokey.pem') }, /^MATCHCAST_CERTIFICATE_KEY_FILE: cannot read/],
     [{ MATCHCAST_CONNECTION_TIMEOUT_MS: '-1' }, /^MATCHCAST_CONNECTION_TIMEOUT_MS: expected 0 or more, got -1/],
     [{ MATCHCAST_REQUEST_TIMEOUT_MS: '30s' }, /^MATCHCAST_REQUEST_TIMEOUT_MS: expected an integer/]
@@ -166,7 +171,7 @@ t.test('main: prints the URLs, the seed ids and a token per seed user that opens
   t.ok(text.includes(DEV_SECRET), 'the dev secret is printed')
   t.match(text, `docs:   ${url}/docs  (OpenAPI ${url}/docs/json, AsyncAPI ${url}/docs/asyncapi.json)`)
   t.match(text, 'tournament t1 (Spring Cup): matches m1 [u-a vs u-b], m2 [u-b vs u-c], m3 [u-a vs u-c]')
-  t.notMatch(text, /board:/, 'no board route, no board line')
+  t.match(text, `board:  ${url}/  (sign in as any member of the seed)`)
   const orgToken = lines.map((l) => /^\s+u-org\s+organizer of t1\s+(\S+)$/.exec(l)?.[1]).find(Boolean)!
   const c = new Client(`${url.replace('http', 'ws')}/ws/matches/m1`, { headers: { authorization: `Bearer ${orgToken}` } })
   t.teardown(() => c.close())
@@ -187,6 +192,22 @@ t.test('main with a configured secret and seed prints the users and how to make 
   t.match(text, 'tournament cup (Cup): matches none')
   t.match(text, '  users: ann\n  a token for a user: npx matchcast token <userId> (with the same MATCHCAST_JWT_SECRET)')
   t.notMatch(text, /eyJ/, 'no token')
+  const url = /listening on (http:\/\/\S+)/.exec(lines[0]!)![1]!
+  t.equal(lines[1], `  board:  ${url}/  (sign-in off: MATCHCAST_DEMO_SIGN_IN=true turns it on)`)
+  t.equal((await fetch(`${url}/`)).status, 200, 'the board is served')
+  t.equal((await fetch(`${url}/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"ann"}' })).status, 404,
+    'but with your own secret it mints no token')
+})
+
+t.test('main: the board is at / and its sign-in mints tokens for the demo seed\'s members', async (t) => {
+  const lines: string[] = []
+  const app = await main({ PORT: '0', MATCHCAST_LOG_LEVEL: 'silent' }, (line) => lines.push(line))
+  t.teardown(() => app.close())
+  const url = /listening on (http:\/\/\S+)/.exec(lines[0]!)![1]!
+  t.equal(lines[1], `  board:  ${url}/  (sign in as any member of the seed)`)
+  t.match(await (await fetch(`${url}/`)).text(), /<title>matchcast · live board<\/title>/)
+  const res = await fetch(`${url}/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"u-org"}' })
+  t.equal(app.jwt.decode<{ sub: string }>((await res.json() as { token: string }).token)!.sub, 'u-org')
 })
 
 t.test('main with a docs prefix prints where the docs are; a seed without users says so', async (t) => {

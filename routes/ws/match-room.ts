@@ -9,7 +9,7 @@ import { MatchParams, MatchRoomParams, MatchRoomQuery } from '../../schemas/para
 import { admit, begin, current, serve } from './session.js'
 
 const matchRoom: FastifyPluginAsync = async (app) => {
-  const { connections, timedStore: store, matches, events } = app.matchcast
+  const { connections, timedStore: store, matches, events, commandIds } = app.matchcast
 
   app.get<{ Params: MatchParams, Querystring: MatchRoomQuery }>('/ws/matches/:matchId', {
     websocket: true,
@@ -42,7 +42,7 @@ const matchRoom: FastifyPluginAsync = async (app) => {
         await snapshot(lastSeq !== undefined)
       }
       connections.rooms.release(matchId, member)
-      serve(app, conn, async (command) => { await matches.execute(matchId, admitted, command) })
+      serve(app, conn, (command) => commandIds.run(matchId, admitted.userId, command, () => matches.execute(matchId, admitted, command)))
     })
   })
 }

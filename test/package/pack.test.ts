@@ -37,7 +37,8 @@ t.test('packs, installs into a strict TypeScript host, type-checks, boots and op
   const tarball = join(dir, packed.trim().split('\n').at(-1)!)
   const { stdout: listing } = await run('tar', ['-tzf', tarball])
   for (const file of ['package/LICENSE', 'package/dist/index.d.ts', 'package/dist/protocol/index.js', 'package/dist/testing/index.d.ts',
-    'package/dist/bin/matchcast.js', 'package/plugins/broadcast/lua/publish.lua']) t.match(listing, file, `ships ${file}`)
+    'package/dist/bin/matchcast.js', 'package/dist/client/index.js', 'package/dist/client/index.d.ts', 'package/dist/web/index.html',
+    'package/dist/web/board.js', 'package/plugins/broadcast/lua/publish.lua']) t.match(listing, file, `ships ${file}`)
   t.notMatch(listing, /\.map\n|\.ts\n(?<!\.d\.ts\n)|package\/test\//, 'no source maps, sources or tests')
 
   const host = join(dir, 'host')
@@ -53,7 +54,8 @@ t.test('packs, installs into a strict TypeScript host, type-checks, boots and op
       fastify: version('fastify'),
       '@fastify/jwt': version('@fastify/jwt'),
       '@fastify/swagger': version('@fastify/swagger'),
-      'prom-client': version('prom-client')
+      'prom-client': version('prom-client'),
+      ws: version('ws')
     },
     devDependencies: { typescript: version('typescript'), '@types/node': version('@types/node') }
   }, null, 2))
@@ -76,6 +78,10 @@ t.test('packs, installs into a strict TypeScript host, type-checks, boots and op
   // The ack and the event travel independently (README: Events).
   const replies = [await room.next(), await room.next()]
   t.same(replies.map((frame) => frame.type).sort(), ['ack', 'match_started'], 'a command is acked and its event sent')
+
+  // The SDK from the installed package, in another process: the score it sends comes back as an event.
+  const live = await run(process.execPath, ['dist/live.js', `${address}/live`, token], { cwd: host })
+  t.same(JSON.parse(live.stdout), { seq: 2, scores: { 'u-a': 1, 'u-b': 0 }, state: 'live' }, 'matchcast/client follows the room and sends a command')
 
   const get = async (path: string) => { const res = await fetch(`${address}${path}`); return { status: res.status, text: await res.text() } }
   t.same(JSON.parse((await get('/healthz')).text), { host: 'ok' }, 'the host keeps /healthz')
