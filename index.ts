@@ -48,6 +48,8 @@ export interface MatchcastOptions {
   keyPrefix?: string
   batching?: Partial<BroadcastOptions['batching']>
   history?: Partial<BroadcastOptions['history']>
+  /** The outbox relay: how long an instance's committed events are its own to relay, how often undone ones are swept. */
+  outbox?: Partial<BroadcastOptions['outbox']>
   /** Connection, message-rate, payload, per-IP upgrade and HTTP route limits (see `RateLimitOptions`). */
   rateLimit?: OptionsInput<RateLimitOptions>
   heartbeat?: Partial<WebsocketOptions['heartbeat']>
@@ -80,6 +82,7 @@ const TopLevel = Type.Object({
   keyPrefix: Type.Optional(Type.Unknown()),
   batching: Type.Optional(Type.Unknown()),
   history: Type.Optional(Type.Unknown()),
+  outbox: Type.Optional(Type.Unknown()),
   rateLimit: Type.Optional(Type.Unknown()),
   heartbeat: Type.Optional(Type.Unknown()),
   backpressure: Type.Optional(Type.Unknown()),
@@ -104,7 +107,7 @@ const plugin: FastifyPluginAsync<MatchcastOptions> = async (app, options) => {
     ...(options.database !== undefined && { database: options.database }),
     ...(options.storeTimeoutMs !== undefined && { timeoutMs: options.storeTimeoutMs })
   })
-  await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {} })
+  await app.register(matchcastBroadcast, { batching: options.batching ?? {}, history: options.history ?? {}, outbox: options.outbox ?? {} })
   await app.register(matchcastRateLimit, options.rateLimit ?? {})
   await app.register(matchcastCertificates, options.certificates ?? {})
   await app.register(matchcastPayouts)
@@ -149,8 +152,8 @@ export { matchcastOpenapi } from './plugins/openapi/index.js'
 export { httpRoutes as matchcastHttpRoutes, HttpRoutesOptions }
 export { errorHandler, toErrorBody } from './routes/http/error-handler.js'
 export { renderCertificatePdf } from './plugins/certificates/pdf.js'
-export type { Store, MatchPatch, IdempotencyBegin, StoredResponse, Retirement } from './plugins/store/store.js'
-export type { Broker, StreamPosition, EventHandler } from './plugins/broadcast/broker.js'
+export type { Store, MatchPatch, IdempotencyBegin, StoredResponse, Retirement, OutboxEntry, Lease } from './plugins/store/store.js'
+export type { Broker, StreamPosition, EventHandler, RelayBatch, RelayResult } from './plugins/broadcast/broker.js'
 export { MemoryBroker } from './plugins/broadcast/memory-broker.js'
 export { Batcher } from './plugins/broadcast/batcher.js'
 export { createMatchService, CommandIds, RedisCommandIds, type MatchService, type CommandResult, type Outcome, type SharedCommandIds } from './plugins/matches/index.js'

@@ -45,8 +45,8 @@ export const IdempotencyHeaders = Type.Object({
     pattern: '^[\\x21-\\x7E]+$',
     example: 'approve-p-7f3a-1',
     description: 'Makes the request safe to retry: the same key with the same body answers the first response again ' +
-      '(with `Idempotent-Replayed: true`); with another body it is a 422; while the first is still running, a 409. ' +
-      'Keys are scoped to the user and kept for `http.idempotencyTtlMs` (default 24 h).'
+      '(with `Idempotent-Replayed: true`); with another body it is a 422; while the first is still running, a 409 ' +
+      '(if its instance crashed, only until `http.idempotencyLeaseMs` has passed: then the request runs again). Keys are scoped to the user and kept for `http.idempotencyTtlMs` (default 24 h).'
   }))
 })
 export type IdempotencyHeaders = Static<typeof IdempotencyHeaders>

@@ -16,6 +16,10 @@ export interface RedisProcess {
   kill (): Promise<void>
   /** Starts it again on the same port; resolves once it accepts connections. */
   restart (): Promise<void>
+  /** Freezes it (SIGSTOP): connections stay open, nothing answers. */
+  freeze (): void
+  /** Lets a frozen server run again (SIGCONT), with everything it held. */
+  thaw (): void
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -59,7 +63,14 @@ export async function startRedis (t: TapLike): Promise<RedisProcess> {
   }
   await launch()
   t.teardown(kill)
-  return { port, url: `redis://127.0.0.1:${port}`, kill, restart: launch }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    restart: launch,
+    freeze: () => { child?.kill('SIGSTOP') },
+    thaw: () => { child?.kill('SIGCONT') }
+  }
 }
 
 /** `REDIS_URL`, or a private server for this file's tests. */

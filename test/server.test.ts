@@ -32,6 +32,8 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_BATCH_MAX: '7',
     MATCHCAST_HISTORY_SIZE: '50',
     MATCHCAST_HISTORY_TTL_MS: '1000',
+    MATCHCAST_OUTBOX_LEASE_MS: '2000',
+    MATCHCAST_OUTBOX_SWEEP_INTERVAL_MS: '250',
     MATCHCAST_MAX_CONNECTIONS_PER_USER: '2',
     MATCHCAST_MESSAGES_PER_SECOND: '2.5',
     MATCHCAST_BURST: '4',
@@ -59,6 +61,7 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_TRANSPORT_MAX_PAYLOAD_BYTES: '65536',
     MATCHCAST_IDEMPOTENCY_TTL_MS: '1000',
     MATCHCAST_COMMAND_ID_TTL_MS: '60000',
+    MATCHCAST_IDEMPOTENCY_LEASE_MS: '3000',
     MATCHCAST_READINESS_TIMEOUT_MS: '500',
     MATCHCAST_STORE_TIMEOUT_MS: '700',
     MATCHCAST_DOCS: 'false',
@@ -79,6 +82,7 @@ t.test('every variable maps onto its option', async (t) => {
       auth: { secret: 's3cret', requireExp: false, clockToleranceMs: 2000 },
       batching: { windowMs: 10, maxBatch: 7 },
       history: { size: 50, ttlMs: 1000 },
+      outbox: { leaseMs: 2000, sweepIntervalMs: 250 },
       redis: 'redis://127.0.0.1:6390',
       keyPrefix: 'demo',
       rateLimit: {
@@ -96,7 +100,7 @@ t.test('every variable maps onto its option', async (t) => {
       },
       backpressure: { highWaterMark: 1000, hardLimit: 2000, graceMs: 100 },
       transportMaxPayloadBytes: 65536,
-      http: { idempotencyTtlMs: 1000, readinessTimeoutMs: 500, docs: false },
+      http: { idempotencyTtlMs: 1000, idempotencyLeaseMs: 3000, readinessTimeoutMs: 500, docs: false },
       commandIdTtlMs: 60000,
       heartbeat: { intervalMs: 0 },
       allowedOrigins: ['https://a.example', 'https://b.example'],
@@ -142,7 +146,9 @@ t.test('an out-of-range value fails at registration, still naming the variable',
     [{ MATCHCAST_HTTP_RATE_MAX: '0' }, /^MATCHCAST_HTTP_RATE_MAX: .*rateLimit\.http\.max/],
     [{ MATCHCAST_BACKPRESSURE_HARD_LIMIT: '0' }, /^MATCHCAST_BACKPRESSURE_HARD_LIMIT: /],
     [{ MATCHCAST_STORE_TIMEOUT_MS: '0' }, /^MATCHCAST_STORE_TIMEOUT_MS: .*store\.timeoutMs: must be >= 1/],
-    [{ MATCHCAST_MAX_CONNECTIONS_PER_IP: '-1' }, /^MATCHCAST_MAX_CONNECTIONS_PER_IP: .*rateLimit\.maxConnectionsPerIp: must be >= 0/]
+    [{ MATCHCAST_MAX_CONNECTIONS_PER_IP: '-1' }, /^MATCHCAST_MAX_CONNECTIONS_PER_IP: .*rateLimit\.maxConnectionsPerIp: must be >= 0/],
+    [{ MATCHCAST_OUTBOX_LEASE_MS: '10' }, /^MATCHCAST_OUTBOX_LEASE_MS: .*outbox\.leaseMs/],
+    [{ MATCHCAST_IDEMPOTENCY_LEASE_MS: '10' }, /^MATCHCAST_IDEMPOTENCY_LEASE_MS: .*http\.idempotencyLeaseMs/]
   ]
   for (const [env, message] of bad) {
     await t.rejects(createServer(loadConfig(env)), { message })

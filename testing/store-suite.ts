@@ -60,6 +60,9 @@ function payoutFor (matchId: string, userId = 'u-a', at = T1, certificateId?: st
 }
 
 const T2 = '2025-03-02T09:00:00.000Z'
+/** A lease long enough never to run out within a test. */
+const LEASE = { owner: 'instance-1', ms: 60_000 }
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const finalPatch = { state: 'completed' as const, scores: { 'u-a': 3, 'u-b': 1 }, winnerId: 'u-a', completedAt: T1 }
 
@@ -281,9 +284,9 @@ export function storeSuite (t: TestLike, factory: StoreFactory): void {
     const second = certificateFor('m1', 'u-b')
     const secondPayout = payoutFor('m1', 'u-b', T2, second.id)
     const retire = { at: T2, reason: 'finalized again' }
-    t.equal(await store.completeMatch('m1', 1, finalPatch, second, secondPayout, retire), undefined, 'a stale version writes nothing')
+    t.equal(await store.completeMatch('m1', 1, finalPatch, second, secondPayout, undefined, retire), undefined, 'a stale version writes nothing')
     t.notOk((await store.getCertificate(first.id))!.revokedAt, 'not even the retirement')
-    t.match(await store.completeMatch('m1', 2, { ...finalPatch, winnerId: 'u-b' }, second, secondPayout, retire), { version: 3, winnerId: 'u-b' })
+    t.match(await store.completeMatch('m1', 2, { ...finalPatch, winnerId: 'u-b' }, second, secondPayout, undefined, retire), { version: 3, winnerId: 'u-b' })
     t.same(await store.getCertificate(first.id), { ...first, revokedAt: T2, revokedReason: 'finalized again' })
     t.same(await store.getCertificate(second.id), second, 'the new certificate stands')
     t.match(await store.getPayout(firstPayout.id), { status: 'rejected', reason: 'finalized again', updatedAt: T2 })
@@ -299,12 +302,12 @@ export function storeSuite (t: TestLike, factory: StoreFactory): void {
     await store.setPayoutStatus(firstPayout.id, 'pending', 'approved')
     await store.updateMatch('m1', 1, { state: 'disputed' })
     const again = payoutFor('m1', 'u-a', T2)
-    t.ok(await store.completeMatch('m1', 2, finalPatch, certificateFor('m1'), again, { at: T2, reason: 'again' }))
+    t.ok(await store.completeMatch('m1', 2, finalPatch, certificateFor('m1'), again, undefined, { at: T2, reason: 'again' }))
     t.equal((await store.getPayout(firstPayout.id))!.status, 'approved', 'an approved payout is not taken back')
     t.equal(await store.getPayout(again.id), undefined, 'the same winner is not paid again')
     await store.updateMatch('m1', 3, { state: 'disputed' })
     const other = payoutFor('m1', 'u-b', T2)
-    await store.completeMatch('m1', 4, { ...finalPatch, winnerId: 'u-b' }, certificateFor('m1', 'u-b'), other, { at: T2, reason: 'again' })
+    await store.completeMatch('m1', 4, { ...finalPatch, winnerId: 'u-b' }, certificateFor('m1', 'u-b'), other, undefined, { at: T2, reason: 'again' })
     t.same(await store.getPayout(other.id), other, 'another winner is paid')
     const plain = payoutFor('m3', 'u-a')
     await store.completeMatch('m3', 0, finalPatch, certificateFor('m3'), plain)
@@ -318,12 +321,12 @@ export function storeSuite (t: TestLike, factory: StoreFactory): void {
     await store.completeMatch('m1', 0, finalPatch, certificate, payout)
     await store.updateMatch('m1', 1, { state: 'disputed' })
     const retire = { at: T2, reason: 'cancelled after a dispute' }
-    t.equal(await store.updateMatch('m1', 1, { state: 'cancelled' }, retire), undefined)
+    t.equal(await store.updateMatch('m1', 1, { state: 'cancelled' }, undefined, retire), undefined)
     t.equal((await store.getPayout(payout.id))!.status, 'pending', 'a stale version retires nothing')
-    t.match(await store.updateMatch('m1', 2, { state: 'cancelled' }, retire), { state: 'cancelled', version: 3 })
+    t.match(await store.updateMatch('m1', 2, { state: 'cancelled' }, undefined, retire), { state: 'cancelled', version: 3 })
     t.match(await store.getCertificate(certificate.id), { revokedAt: T2, revokedReason: 'cancelled after a dispute' })
     t.match(await store.getPayout(payout.id), { status: 'rejected', reason: 'cancelled after a dispute' })
-    t.ok(await store.updateMatch('m3', 0, { state: 'cancelled' }, retire), 'a match without a result retires nothing')
+    t.ok(await store.updateMatch('m3', 0, { state: 'cancelled' }, undefined, retire), 'a match without a result retires nothing')
   })
 
   t.test('setPayoutStatus: a compare-and-set on status', async (t) => {
@@ -362,44 +365,146 @@ export function storeSuite (t: TestLike, factory: StoreFactory): void {
   t.test('idempotency: started, in flight, mismatch, done; scoped per user', async (t) => {
     const store = await fresh(t)
     const ttl = 60_000
-    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl), { state: 'started' })
-    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl), { state: 'in_flight' })
-    t.same(await store.beginIdempotent('u-org', 'k1', 'f2', ttl), { state: 'mismatch' })
-    t.same(await store.beginIdempotent('u-other', 'k1', 'f2', ttl), { state: 'started' }, 'another user\'s key of the same name is another key')
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl, LEASE), { state: 'started' })
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl, LEASE), { state: 'in_flight' })
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f2', ttl, LEASE), { state: 'mismatch' })
+    t.same(await store.beginIdempotent('u-other', 'k1', 'f2', ttl, LEASE), { state: 'started' }, 'another user\'s key of the same name is another key')
     const response = { statusCode: 200, body: { payout: { id: 'p1', status: 'approved' }, list: [1, 2] } }
     await store.finishIdempotent('u-org', 'k1', response)
-    const done = await store.beginIdempotent('u-org', 'k1', 'f1', ttl)
+    const done = await store.beginIdempotent('u-org', 'k1', 'f1', ttl, LEASE)
     t.same(done, { state: 'done', response })
     if (done.state === 'done') (done.response.body as { list: number[] }).list.push(3)
-    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl), { state: 'done', response }, 'replays are copies')
-    t.same(await store.beginIdempotent('u-org', 'k1', 'f2', ttl), { state: 'mismatch' }, 'a finished key still refuses another body')
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f1', ttl, LEASE), { state: 'done', response }, 'replays are copies')
+    t.same(await store.beginIdempotent('u-org', 'k1', 'f2', ttl, LEASE), { state: 'mismatch' }, 'a finished key still refuses another body')
     await store.finishIdempotent('u-org', 'never-begun', response)
-    t.same(await store.beginIdempotent('u-org', 'never-begun', 'f1', ttl), { state: 'started' }, 'finishing an unknown key creates nothing')
+    t.same(await store.beginIdempotent('u-org', 'never-begun', 'f1', ttl, LEASE), { state: 'started' }, 'finishing an unknown key creates nothing')
   })
 
   t.test('idempotency: an abandoned key can be claimed again', async (t) => {
     const store = await fresh(t)
-    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000), { state: 'started' })
-    await store.abandonIdempotent('u-org', 'k')
-    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000), { state: 'started' }, 'even with another body')
-    await store.abandonIdempotent('u-org', 'unknown')
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, LEASE), { state: 'started' })
+    await store.abandonIdempotent('u-org', 'k', LEASE.owner)
+    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000, LEASE), { state: 'started' }, 'even with another body')
+    await store.abandonIdempotent('u-org', 'unknown', LEASE.owner)
   })
 
   t.test('idempotency: a record older than the TTL is forgotten', async (t) => {
     const store = await fresh(t)
-    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000), { state: 'started' })
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, LEASE), { state: 'started' })
     await store.finishIdempotent('u-org', 'k', { statusCode: 409, body: { code: 'x' } })
     // A real wait: the TTL is measured by the store's own clock (the database's, for PostgreSQL).
     await new Promise((resolve) => setTimeout(resolve, 30))
-    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 10), { state: 'started' })
-    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000), { state: 'in_flight' }, 'the new claim replaced the old record')
+    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 10, LEASE), { state: 'started' })
+    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000, LEASE), { state: 'in_flight' }, 'the new claim replaced the old record')
   })
 
   t.test('idempotency race: of 50 concurrent begins with one key, exactly one starts', async (t) => {
     const store = await fresh(t)
-    const results = await Promise.all(Array.from({ length: 50 }, () => store.beginIdempotent('u-org', 'race', 'f', 60_000)))
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.beginIdempotent('u-org', 'race', 'f', 60_000, LEASE)))
     t.equal(results.filter((r) => r.state === 'started').length, 1)
     t.equal(results.filter((r) => r.state === 'in_flight').length, 49)
+  })
+
+  t.test('outbox: a change with an event writes it with the new version, in the same write; pending in version order', async (t) => {
+    const store = await fresh(t)
+    const started = { type: 'match_started' as const, data: { state: 'live' as const, startedAt: T0 } }
+    const scored = (n: number) => ({ type: 'score_updated' as const, data: { scores: { 'u-a': n, 'u-b': 0 } } })
+    t.same(await store.pendingEvents('m1', 0), [], 'nothing waits at first')
+    await store.updateMatch('m1', 0, { state: 'live', startedAt: T0 }, started)
+    t.equal(await store.updateMatch('m1', 0, { state: 'cancelled' }, scored(9)), undefined, 'a lost compare-and-set')
+    await store.updateMatch('m1', 1, { scores: { 'u-a': 1, 'u-b': 0 } })
+    await store.updateMatch('m1', 2, { scores: { 'u-a': 2, 'u-b': 0 } }, scored(2))
+    await store.updateMatch('m3', 0, { scores: { 'u-a': 3, 'u-b': 1 } }, scored(3))
+    t.same(await store.pendingEvents('m1', 0), [
+      { matchId: 'm1', version: 1, event: started },
+      { matchId: 'm1', version: 3, event: scored(2) }
+    ], 'a lost write and a change without an event leave nothing; the event is stored as given')
+    t.same(await store.pendingEvents('m1', 1), [{ matchId: 'm1', version: 3, event: scored(2) }], 'after a version')
+    t.same(await store.pendingEvents('m3', 0), [{ matchId: 'm3', version: 1, event: scored(3) }], 'per match')
+    const [read] = await store.pendingEvents('m3', 0)
+    ;(read!.event.data as { scores: Record<string, number> }).scores['u-a'] = 99
+    t.same((await store.pendingEvents('m3', 0))[0]!.event, scored(3), 'reads are copies')
+    const completed = { type: 'match_completed' as const, data: { state: 'completed' as const, scores: { 'u-a': 3, 'u-b': 1 }, winnerId: 'u-a', completedAt: T1, certificateId: 'c-m1' } }
+    t.ok(await store.completeMatch('m1', 3, finalPatch, certificateFor('m1'), payoutFor('m1'), completed))
+    t.equal(await store.completeMatch('m1', 3, finalPatch, certificateFor('m1'), undefined, completed), undefined)
+    t.same((await store.pendingEvents('m1', 3)), [{ matchId: 'm1', version: 4, event: completed }], 'completeMatch writes its event too, once')
+    await store.markPublished('m1', 3)
+    t.same((await store.pendingEvents('m1', 0)).map((e) => e.version), [4], 'marked entries are gone')
+    await store.markPublished('m1', 3)
+    await store.markPublished('m1', 4)
+    await store.markPublished('nope', 4)
+    t.same(await store.pendingEvents('m1', 0), [], 'idempotent')
+    t.same((await store.pendingEvents('m3', 0)).length, 1, 'other matches untouched')
+  })
+
+  t.test('outbox: entries are claimable once their lease expires; a claim renews it for its taker', async (t) => {
+    const store = await fresh(t)
+    const scored = (n: number) => ({ type: 'score_updated' as const, data: { scores: { 'u-a': n } } })
+    await store.updateMatch('m3', 0, { scores: { 'u-a': 1 } }, scored(1))
+    await store.updateMatch('m3', 1, { scores: { 'u-a': 2 } }, scored(2))
+    await store.updateMatch('m1', 0, { scores: { 'u-a': 1 } }, scored(1))
+    // Real waits: leases are measured by the store's own clock (the database's, for PostgreSQL);
+    // long enough that a claim does not lapse between two statements on a loaded machine.
+    const short = { owner: 'instance-2', ms: 250 }
+    t.same(await store.claimEvents(short, 10), [], 'the committer holds them for the lease after the commit')
+    await sleep(300)
+    t.same((await store.claimEvents(short, 2)).map((e) => [e.matchId, e.version]), [['m1', 1], ['m3', 1]], 'by match, then version; at most limit')
+    t.same((await store.claimEvents(short, 10)).map((e) => [e.matchId, e.version]), [['m3', 2]], 'claimed ones are held again')
+    await sleep(300)
+    const again = await store.claimEvents({ owner: 'instance-3', ms: 60_000 }, 10)
+    t.same(again, [
+      { matchId: 'm1', version: 1, event: scored(1) },
+      { matchId: 'm3', version: 1, event: scored(1) },
+      { matchId: 'm3', version: 2, event: scored(2) }
+    ], 'a lapsed claim can be taken over')
+    const racing = await Promise.all([0, 1, 2, 3].map((i) => store.claimEvents({ owner: `racer-${i}`, ms: 60_000 }, 10)))
+    t.same(racing.flat(), [], 'held under the new lease')
+    await store.markPublished('m3', 2)
+    t.same(await store.pendingEvents('m3', 0), [], 'a claimed entry is removed like any other')
+  })
+
+  t.test('outbox: of concurrent claims, each entry goes to one', async (t) => {
+    const store = await fresh(t)
+    for (let v = 0; v < 12; v++) await store.updateMatch('m3', v, {}, { type: 'result_reported', data: { by: 'u-a', scores: { 'u-a': v } } })
+    // The lease is also how long the committer holds its entries: short enough to wait out, long
+    // enough that no racer's claim lapses before the others have run.
+    await sleep(350)
+    const claims = await Promise.all([0, 1, 2, 3].map((i) => store.claimEvents({ owner: `racer-${i}`, ms: 300 }, 5)))
+    const versions = claims.flat().map((e) => e.version).sort((a, b) => a - b)
+    t.same(versions, Array.from({ length: 12 }, (_, i) => i + 1), 'every entry claimed exactly once')
+    t.ok(claims.every((c) => c.length <= 5))
+  })
+
+  t.test('idempotency leases: an in-flight key whose lease ran out is taken over (same body only)', async (t) => {
+    const store = await fresh(t)
+    const crashed = { owner: 'crashed', ms: 200 }
+    const next = { owner: 'next', ms: 60_000 }
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, crashed), { state: 'started' })
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, next), { state: 'in_flight' }, 'held while its lease lasts')
+    await sleep(250)
+    t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000, next), { state: 'mismatch' }, 'another body is still refused')
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, next), { state: 'started' }, 'taken over')
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, next), { state: 'in_flight' }, 'once')
+    t.equal(await store.renewIdempotent('u-org', 'k', crashed), false, 'the old holder lost it')
+    await store.abandonIdempotent('u-org', 'k', 'crashed')
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, crashed), { state: 'in_flight' }, 'nor can it release it')
+    const response = { statusCode: 200, body: { ok: true } }
+    await store.finishIdempotent('u-org', 'k', response)
+    t.equal(await store.renewIdempotent('u-org', 'k', next), false, 'a finished key has no lease')
+    await store.abandonIdempotent('u-org', 'k', 'next')
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, next), { state: 'done', response }, 'a finished key is never released')
+    t.equal(await store.renewIdempotent('u-org', 'unknown', next), false)
+  })
+
+  t.test('idempotency leases: renewing keeps a key its holder\'s past the first lease', async (t) => {
+    const store = await fresh(t)
+    const holder = { owner: 'holder', ms: 200 }
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, holder), { state: 'started' })
+    for (let i = 0; i < 4; i++) {
+      await sleep(80)
+      t.equal(await store.renewIdempotent('u-org', 'k', holder), true)
+    }
+    t.same(await store.beginIdempotent('u-org', 'k', 'f1', 60_000, LEASE), { state: 'in_flight' }, '320 ms after a lease of 200: still held')
   })
 
   t.test('ping answers; close is idempotent', async (t) => {

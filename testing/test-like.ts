@@ -12,6 +12,8 @@ export interface TestLike {
   teardown (fn: () => unknown): void
   /** Strict equality (`Object.is`). */
   equal (found: unknown, wanted: unknown, ...message: Message): unknown
+  /** Strict inequality (`!Object.is`). */
+  not (found: unknown, notWanted: unknown, ...message: Message): unknown
   /** Deep equality. */
   same (found: unknown, wanted: unknown, ...message: Message): unknown
   /** `found` has at least the fields of `pattern`, recursively. */

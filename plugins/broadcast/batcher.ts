@@ -9,12 +9,22 @@
  * - A terminal event flushes at once: what is pending first, then the terminal event.
  * - Flushes of one match never overlap: each waits for the previous one of that match. Matches
  *   are independent.
+ * - Outbox versions ride along: each event may carry the match version it announces, and a window
+ *   remembers every version added to it, so a flush accounts for the versions of replaced events too.
  */
 import { TERMINAL_EVENTS, coalesceKey, type PendingEvent } from '../../schemas/events.js'
 
 export interface TimerApi {
   setTimeout (fn: () => void, ms: number): unknown
   clearTimeout (handle: unknown): void
+}
+
+/** The outbox versions of a flushed window (present when any of its events carried one). */
+export interface WindowVersions {
+  /** Parallel to the flushed events: the version each announces (`undefined`: not from the outbox). */
+  each: Array<number | undefined>
+  /** Every version added to the window, ascending: replaced events' included. */
+  all: number[]
 }
 
 export interface BatcherOptions {
@@ -26,7 +36,7 @@ export interface BatcherOptions {
   /** A window holding this many events flushes before its time. */
   maxBatch: number
   /** Receives each window's events; a rejection is reported to `onError` and does not stop later flushes. */
-  flush (matchId: string, events: PendingEvent[]): Promise<void>
+  flush (matchId: string, events: PendingEvent[], versions: WindowVersions | undefined): Promise<void>
   onError (err: unknown, matchId: string): void
   timers?: TimerApi
 }
@@ -42,6 +52,10 @@ const realTimers: TimerApi = {
 
 interface Window {
   events: PendingEvent[]
+  /** Parallel to `events`. */
+  versions: Array<number | undefined>
+  /** Every version added. */
+  all: number[]
   timer: unknown
 }
 
@@ -57,16 +71,22 @@ export class Batcher {
     this.#timers = options.timers ?? realTimers
   }
 
-  /** Adds an event of `matchId` to its open window (opening one if needed). */
-  add (matchId: string, event: PendingEvent): void {
+  /** Adds an event of `matchId` (announcing match `version`, for an outbox event) to its open window (opening one if needed). */
+  add (matchId: string, event: PendingEvent, version?: number): void {
     let window = this.#windows.get(matchId)
     if (window === undefined) {
-      window = { events: [], timer: undefined }
+      window = { events: [], versions: [], all: [], timer: undefined }
       this.#windows.set(matchId, window)
     }
     const key = coalesceKey(event)
-    if (key !== undefined) window.events = window.events.filter((e) => coalesceKey(e) !== key)
+    if (key !== undefined) {
+      const kept = window.events.map((e, i) => [e, window.versions[i]] as const).filter(([e]) => coalesceKey(e) !== key)
+      window.events = kept.map(([e]) => e)
+      window.versions = kept.map(([, v]) => v)
+    }
     window.events.push(event)
+    window.versions.push(version)
+    if (version !== undefined) window.all.push(version)
     if (TERMINAL_EVENTS.has(event.type) || window.events.length >= this.#options.maxBatch) {
       this.#flush(matchId)
     } else if (this.#options.windowMs <= 0) {
@@ -83,10 +103,11 @@ export class Batcher {
     const window = this.#windows.get(matchId)!
     this.#windows.delete(matchId)
     if (window.timer !== undefined) this.#timers.clearTimeout(window.timer)
-    const events = window.events
+    const { events } = window
+    const versions = window.all.length === 0 ? undefined : { each: window.versions, all: window.all.sort((a, b) => a - b) }
     const previous = this.#chains.get(matchId) ?? Promise.resolve()
     const next = previous
-      .then(() => this.#options.flush(matchId, events))
+      .then(() => this.#options.flush(matchId, events, versions))
       .catch((err: unknown) => this.#options.onError(err, matchId))
       .finally(() => {
         if (this.#chains.get(matchId) !== next) return

@@ -18,6 +18,12 @@
  *   current epoch, else `undefined` (the caller resyncs from a snapshot).
  * - Epoch: names a match's sequence. It changes whenever the counter restarts (a memory broker's
  *   process restart, Redis losing the key), so a client can never mistake a new seq 5 for an old one.
+ * - Versions (the outbox relay): a stream also records the match version it reflects.
+ *   `relay(matchId, batch)` sequences outbox events in version order and is idempotent: an event
+ *   whose version the stream already reflects is dropped (it was sequenced by a relay that died
+ *   before marking it done), never given a second seq; a batch that would skip versions the
+ *   stream lacks is refused as a `gap`, so no change is ever announced before an earlier one.
+ *   `position` reports the version (absent until a relay first sets it).
  * - Closed: after `close()` resolves, nothing is delivered and no timer, socket or subscription of
  *   the broker is left. `close()` is idempotent; `publish` after close rejects.
  */
@@ -28,7 +34,34 @@ export interface StreamPosition {
   /** The last assigned seq (0 before the first event). */
   seq: number
   epoch: string
+  /** The match version the stream reflects; absent until the outbox relay first sets it. */
+  version?: number
 }
+
+/** Outbox events of one match for `relay`, in version order. */
+export interface RelayBatch {
+  events: PendingEvent[]
+  /** The match version each event announces; `undefined` for an event from outside the outbox (a host's `emit`). */
+  versions: Array<number | undefined>
+  /** The match version before the first change the batch accounts for; the stream must reflect it already. */
+  base: number
+  /** The last match version the batch accounts for (changes whose events were coalesced away included). */
+  last: number
+  /**
+   * Start a new epoch, but only while the stream's version is still this (`null`: none): the
+   * changes after it cannot be announced (the outbox has no event for them), so every subscriber
+   * resyncs from a snapshot instead. The stream's version becomes `last`.
+   */
+  rotateFrom?: number | null
+}
+
+export type RelayResult =
+  /** Sequenced; `events` holds the ones that got a seq (none when all were sequenced before). */
+  | { status: 'published', events: MatchEvent[], version: number }
+  /** The stream reflects only up to `version` (below `base`): relay what comes before first. Nothing was done. */
+  | { status: 'gap', version: number }
+  /** A conditional rotation found the stream's version moved on (to `version`, if any). Nothing was done. */
+  | { status: 'moved', version: number | undefined }
 
 /** Receives a match's events, in seq order. Must not throw. */
 export type EventHandler = (events: MatchEvent[]) => void
@@ -43,6 +76,8 @@ export type ResyncHandler = () => void
 export interface Broker {
   /** Sequences, records and fans out `events` (all of one match); resolves with them as delivered. */
   publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]>
+  /** `publish` for outbox events, checked and recorded by version (see the contract above). */
+  relay (matchId: string, batch: RelayBatch): Promise<RelayResult>
   /**
    * Starts delivering the match's events to `handler` (and resync notices to `onResync`); the
    * returned function stops it (idempotent). Synchronous: a position read after `subscribe`

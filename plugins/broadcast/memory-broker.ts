@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
-import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
+import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
 
 interface Stream {
   seq: number
   history: MatchEvent[]
+  epoch: string
+  /** The match version the stream reflects (see `Broker.relay`); -1 until a relay sets it. */
+  version: number
 }
 
 /**
  * A broker in this process's memory: **single node only**. Sequences and history live as long as
- * the process; the epoch is drawn once per broker, so a restart is always detected by clients.
+ * the process; every match starts in the epoch drawn once per broker, so a restart is always
+ * detected by clients, and a match whose changes cannot be announced moves to an epoch of its own.
  */
 export class MemoryBroker implements Broker {
   readonly epoch = randomUUID()
@@ -27,7 +31,7 @@ export class MemoryBroker implements Broker {
   #stream (matchId: string): Stream {
     let stream = this.#streams.get(matchId)
     if (stream === undefined) {
-      stream = { seq: 0, history: [] }
+      stream = { seq: 0, history: [], epoch: this.epoch, version: -1 }
       this.#streams.set(matchId, stream)
     }
     return stream
@@ -35,9 +39,33 @@ export class MemoryBroker implements Broker {
 
   async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
     if (this.#closed) throw new Error('broker is closed')
+    return this.#append(matchId, this.#stream(matchId), events)
+  }
+
+  /** The same checks as the Redis script (lua/publish.lua), synchronously, so they are atomic too. */
+  async relay (matchId: string, batch: RelayBatch): Promise<RelayResult> {
+    if (this.#closed) throw new Error('broker is closed')
     const stream = this.#stream(matchId)
+    const { version } = stream
+    const rotating = batch.rotateFrom !== undefined
+    if (rotating && (batch.rotateFrom ?? -1) !== version) return { status: 'moved', version: version < 0 ? undefined : version }
+    if (!rotating && version >= 0 && batch.base > version) return { status: 'gap', version }
+    // An event the stream already reflects was sequenced by a relay that died before marking it done.
+    const kept = batch.events.filter((_e, i) => (batch.versions[i] ?? Infinity) > version)
+    stream.version = Math.max(version, batch.last)
+    if (!rotating) return { status: 'published', events: this.#append(matchId, stream, kept), version: stream.version }
+    // A new epoch: the events are sequenced in it, and every subscriber resyncs from a snapshot.
+    stream.epoch = randomUUID()
+    stream.history = []
+    stream.seq += kept.length
+    this.#local.resync(matchId)
+    return { status: 'published', events: [], version: stream.version }
+  }
+
+  #append (matchId: string, stream: Stream, events: PendingEvent[]): MatchEvent[] {
     const ts = new Date(this.#now()).toISOString()
     const sequenced = events.map((e) => ({ type: e.type, matchId, seq: ++stream.seq, ts, data: e.data }) as MatchEvent)
+    if (sequenced.length === 0) return sequenced
     stream.history.push(...sequenced)
     const excess = stream.history.length - this.#options.historySize
     if (excess > 0) stream.history.splice(0, excess)
@@ -51,12 +79,15 @@ export class MemoryBroker implements Broker {
   }
 
   async position (matchId: string): Promise<StreamPosition> {
-    return { seq: this.#streams.get(matchId)?.seq ?? 0, epoch: this.epoch }
+    const stream = this.#streams.get(matchId)
+    if (stream === undefined) return { seq: 0, epoch: this.epoch }
+    const { seq, epoch, version } = stream
+    return version < 0 ? { seq, epoch } : { seq, epoch, version }
   }
 
   async since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
     const stream = this.#stream(matchId)
-    if (epoch !== this.epoch || afterSeq > stream.seq) return undefined
+    if (epoch !== stream.epoch || afterSeq > stream.seq) return undefined
     if (afterSeq === stream.seq) return []
     const oldest = this.#now() - this.#options.historyTtlMs
     const kept = stream.history.filter((e) => Date.parse(e.ts) >= oldest)

@@ -4,9 +4,9 @@ import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
 import { within } from '../../lib/timeout.js'
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/index.js'
-import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type ResyncHandler, type StreamPosition } from './broker.js'
+import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
-import { definePublish, parseBatch, type PublishCommand, type PublishReply } from './redis-wire.js'
+import { definePublish, eventArgs, parseBatch, readHistory, type PublishCommand, type PublishReply } from './redis-wire.js'
 
 export interface BrokerLog {
   info (obj: object, msg: string): void
@@ -38,9 +38,11 @@ export interface RedisBrokerOptions extends HistoryOptions {
  *   match therefore has a `SequenceGate` that orders what arrives from both, fills gaps from
  *   history and resyncs subscribers when it cannot. A node's own batches are delivered from the
  *   script's reply (no network hop); its own pub/sub copy is dropped by its `node` prefix.
- * - When Redis is unreachable, `publish` rejects with `MATCHCAST_ERR_BROKER_UNAVAILABLE` and the
- *   match is remembered as lost: its next sequencing (or Redis coming back) starts a new epoch,
- *   so every subscriber on every instance resyncs from a snapshot instead of missing the change.
+ * - When Redis is unreachable, `publish` and `relay` reject with `MATCHCAST_ERR_BROKER_UNAVAILABLE`.
+ *   Outbox events stay in the outbox and are relayed once Redis answers, in the same epoch. Other
+ *   events (a host's `emit`) are gone: the match is remembered as lost, and its next sequencing
+ *   (or Redis coming back) starts a new epoch, so every subscriber on every instance resyncs from
+ *   a snapshot instead of missing the change.
  *   `position` then answers `UNAVAILABLE_EPOCH` (the match is marked lost the same way) and
  *   `since` answers `undefined`, so rooms keep admitting clients from the store's state.
  */
@@ -87,32 +89,59 @@ export class RedisBroker implements Broker {
 
   #stream (matchId: string): string { return `${this.#prefix}:match:${matchId}` }
 
-  async #run (matchId: string, rotate: boolean, eventArgs: string[]): Promise<PublishReply> {
+  async #run (matchId: string, rotate: string, base: string, last: string, args: string[]): Promise<PublishReply> {
     const stream = this.#stream(matchId)
-    return this.#client.matchcastPublish(stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate ? '1' : '0',
-      this.#options.historySize, this.#options.historyTtlMs, this.nodeId, ...eventArgs)
+    return this.#client.matchcastPublish(stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate,
+      this.#options.historySize, this.#options.historyTtlMs, this.nodeId, base, last, ...args)
   }
 
-  async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
+  /**
+   * Runs the script for a batch and hands what it published to the match's gate. Fails with
+   * `MATCHCAST_ERR_BROKER_UNAVAILABLE`; events outside the outbox are then lost (see above).
+   */
+  async #sequence (matchId: string, events: PendingEvent[], batch?: RelayBatch): Promise<PublishReply> {
     if (this.#closed) throw new Error('broker is closed')
     const ts = new Date(this.#now()).toISOString()
-    const args: string[] = []
-    // The JSON around each seq; the script puts the seq in between (see lua/publish.lua).
-    for (const e of events) args.push(`{"type":"${e.type}","matchId":${JSON.stringify(matchId)},"seq":`, `,"ts":"${ts}","data":${JSON.stringify(e.data)}}`)
-    const rotate = this.#lost.has(matchId)
+    const lost = this.#lost.has(matchId)
+    const rotate = batch?.rotateFrom !== undefined ? String(batch.rotateFrom ?? -1) : (lost ? '*' : '')
     let reply: PublishReply
     try {
-      reply = await this.#run(matchId, rotate, args)
+      reply = await this.#run(matchId, rotate, batch === undefined ? '' : String(batch.base), batch === undefined ? '' : String(batch.last),
+        eventArgs(matchId, ts, events, batch?.versions))
     } catch (err) {
-      this.#lost.add(matchId)
+      if (events.some((_e, i) => batch?.versions[i] === undefined)) this.#lost.add(matchId)
       this.#down(err)
       throw new BrokerUnavailableError(`events of match ${matchId} were not sequenced`, { cause: err })
     }
-    if (rotate) this.#lost.delete(matchId)
     this.#up()
-    const batch = parseBatch(reply[2])
-    await this.#offer(matchId, batch)
-    return batch.events
+    if (reply[4] !== '') {
+      if (rotate !== '') this.#lost.delete(matchId)
+      await this.#offer(matchId, parseBatch(reply[4]))
+    } else if (events.length > 0) {
+      // Already sequenced, maybe by this node's own publish whose reply timed out: its pub/sub
+      // copy was dropped as our own, so the gate may lag behind; it reads the gap from history.
+      await this.#catchUp(matchId, reply[1], reply[2])
+    }
+    return reply
+  }
+
+  async #catchUp (matchId: string, epoch: string, seq: number): Promise<void> {
+    const gate = this.#gates.get(matchId)
+    if (gate === undefined || (gate.position?.epoch === epoch && gate.position.seq >= seq)) return
+    gate.sync()
+    await gate.waitFor(epoch, seq)
+  }
+
+  async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
+    const reply = await this.#sequence(matchId, events)
+    return parseBatch(reply[4]).events
+  }
+
+  async relay (matchId: string, batch: RelayBatch): Promise<RelayResult> {
+    const [status, , , version, message] = await this.#sequence(matchId, batch.events, batch)
+    if (status === 'gap') return { status, version }
+    if (status === 'moved') return { status, version: version < 0 ? undefined : version }
+    return { status: 'published', events: message === '' ? [] : parseBatch(message).events, version }
   }
 
   /** Hands a batch to the match's gate (if watched here) and waits until it has been delivered. */
@@ -210,12 +239,7 @@ export class RedisBroker implements Broker {
 
   /** Starts a new epoch for every match whose events were lost, announcing it to every instance. */
   async #rotateLost (): Promise<void> {
-    for (const matchId of [...this.#lost]) {
-      const reply = await this.#run(matchId, true, [])
-      this.#lost.delete(matchId)
-      this.#up()
-      await this.#offer(matchId, parseBatch(reply[2]))
-    }
+    for (const matchId of [...this.#lost]) await this.#sequence(matchId, [])
   }
 
   readonly #down = (err: unknown): void => {
@@ -251,8 +275,8 @@ export class RedisBroker implements Broker {
   }
 
   async #position (matchId: string): Promise<StreamPosition> {
-    const [epoch, seq] = await this.#run(matchId, false, [])
-    return { epoch, seq }
+    const [, epoch, seq, version] = await this.#run(matchId, '', '', '', [])
+    return version < 0 ? { epoch, seq } : { epoch, seq, version }
   }
 
   async since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
@@ -265,20 +289,8 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async #since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
-    const stream = this.#stream(matchId)
-    // One transaction, so the head and the history belong together.
-    const [[, meta], [, list]] = (await this.#client.multi().hmget(stream, 'epoch', 'seq').lrange(`${stream}:history`, 0, -1).exec()) as
-      [[null, [string | null, string | null]], [null, string[]]]
-    const head = Number(meta[1] ?? 0)
-    if (meta[0] !== epoch || afterSeq > head) return undefined
-    if (afterSeq === head) return []
-    const wanted = head - afterSeq
-    if (list.length < wanted) return undefined
-    const events = list.slice(list.length - wanted).map((raw) => JSON.parse(raw) as MatchEvent)
-    // History is in seq and time order: if the oldest wanted event is young enough, all are.
-    if (Date.parse(events[0]!.ts) < this.#now() - this.#options.historyTtlMs) return undefined
-    return events
+  #since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
+    return readHistory(this.#client, this.#stream(matchId), afterSeq, epoch, this.#now() - this.#options.historyTtlMs)
   }
 
   async close (): Promise<void> {

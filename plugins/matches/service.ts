@@ -2,7 +2,8 @@
  * The match command service, without Fastify: the WebSocket rooms and the HTTP finalize both use
  * it. It reads the match, asks the state machine for the transition, writes it with a
  * compare-and-set (with the winner's certificate and prize payout when the match completes, all or
- * nothing), then hands the event to the broadcaster.
+ * nothing) and its event to the outbox in the same write, then hands the event to the broadcaster,
+ * which relays it from the outbox.
  */
 import { randomUUID } from 'node:crypto'
 import { CommandError, StoreTimeoutError, type StoreTimeout } from '../../lib/errors.js'
@@ -72,10 +73,13 @@ export function createMatchService ({ store, events, certificates, payouts, now 
     if (match === undefined) throw new CommandError('invalid_state', 'match does not exist')
     const at = now()
     const { patch, event } = decide(match, actor, command, at, command.type === 'match.finalize' ? randomUUID() : undefined)
-    /** A write that timed out may still commit; if it does, its event goes out as usual. */
+    /**
+     * A write that timed out may still commit; if it does, its event goes out at once (it is in the
+     * outbox too, so a relay would deliver it anyway, once).
+     */
     const lateEventsToo = (write: Promise<Match | undefined>) => write.catch((err: unknown) => {
       if (err instanceof StoreTimeoutError) {
-        (err as StoreTimeout).pending.then((late) => { if (late !== undefined) events.emit(matchId, event) }, () => {})
+        (err as StoreTimeout).pending.then((late) => { if (late !== undefined) events.emit(matchId, event, (late as Match).version) }, () => {})
       }
       throw err
     })
@@ -95,12 +99,12 @@ export function createMatchService ({ store, events, certificates, payouts, now 
         issuedAt: completedAt
       })
       result.payout = payouts.prizeOf(match, winnerId, completedAt, certificateId)
-      result.match = await lateEventsToo(store.completeMatch(matchId, match.version, patch, result.certificate, result.payout, retire))
+      result.match = await lateEventsToo(store.completeMatch(matchId, match.version, patch, result.certificate, result.payout, event, retire))
       // After a retirement the store leaves out the payout of a winner paid for this match already.
       if (retire !== undefined && result.payout !== undefined && result.match !== undefined &&
         await store.getPayout(result.payout.id) === undefined) delete result.payout
     } else {
-      result.match = await lateEventsToo(store.updateMatch(matchId, match.version, patch, retire))
+      result.match = await lateEventsToo(store.updateMatch(matchId, match.version, patch, event, retire))
     }
     if (result.match === undefined) {
       // Lost a race: someone else changed the match between our read and our write.
@@ -110,7 +114,8 @@ export function createMatchService ({ store, events, certificates, payouts, now 
       }
       throw new CommandError('conflict')
     }
-    events.emit(matchId, event)
+    // Committed with its event in the outbox: from here the event is delivered even if this instance dies.
+    events.emit(matchId, event, result.match.version)
     if (result.payout === undefined) delete result.payout
     return result as CommandResult
   }

@@ -1,11 +1,13 @@
 /**
  * Idempotent requests over the store's idempotency records: the first request with a key does the
  * work and its response is kept; the same key with the same request replays that response; with
- * another request it is a 422; while the first still runs, a 409.
+ * another request it is a 422; while the first still runs, a 409. The first holds the key under a
+ * lease it renews while it works (every third of the lease), so a key whose holder crashed is free
+ * again once the lease runs out, not after the whole TTL.
  */
 import { createHash } from 'node:crypto'
 import { IdempotencyInFlightError, IdempotencyMismatchError } from '../../lib/errors.js'
-import type { Store, StoredResponse } from './store.js'
+import type { Lease, Store, StoredResponse } from './store.js'
 
 /** A JSON value with object keys sorted, so key order does not make two request bodies differ. */
 export function canonical (value: unknown): unknown {
@@ -27,16 +29,18 @@ export interface IdempotentCall {
   key: string
   fingerprint: string
   ttlMs: number
+  /** Who runs the request, and how long the key stays theirs without a renewal. */
+  lease: Lease
 }
 
 /**
  * Runs `work` once per key: its response is kept and replayed (`replayed: true`) for the same key
  * and fingerprint. A `work` that throws keeps nothing: the key is released for a retry, and the
- * error propagates (`onReleaseError` hears of a release that failed).
+ * error propagates. `onStoreError` hears of a lease renewal or a release that failed.
  */
 export async function runIdempotent (store: Store, call: IdempotentCall, work: () => Promise<StoredResponse>,
-  onReleaseError: (err: unknown) => void): Promise<StoredResponse & { replayed?: true }> {
-  const claim = await store.beginIdempotent(call.scope, call.key, call.fingerprint, call.ttlMs)
+  onStoreError: (err: unknown) => void): Promise<StoredResponse & { replayed?: true }> {
+  const claim = await store.beginIdempotent(call.scope, call.key, call.fingerprint, call.ttlMs, call.lease)
   switch (claim.state) {
     case 'mismatch':
       throw new IdempotencyMismatchError('this Idempotency-Key was used with another request')
@@ -45,12 +49,18 @@ export async function runIdempotent (store: Store, call: IdempotentCall, work: (
     case 'done':
       return { ...claim.response, replayed: true }
   }
+  const renewal = setInterval(() => {
+    store.renewIdempotent(call.scope, call.key, call.lease).catch(onStoreError)
+  }, Math.max(1, Math.floor(call.lease.ms / 3)))
+  renewal.unref()
   let response: StoredResponse
   try {
     response = await work()
   } catch (err) {
-    await store.abandonIdempotent(call.scope, call.key).catch(onReleaseError)
+    await store.abandonIdempotent(call.scope, call.key, call.lease.owner).catch(onStoreError)
     throw err
+  } finally {
+    clearInterval(renewal)
   }
   await store.finishIdempotent(call.scope, call.key, response)
   return response

@@ -46,7 +46,8 @@ export interface StoreOptions {
   timeoutMs?: number
 }
 
-const STORE_METHODS = ['getTournament', 'getRole', 'getMatch', 'listMatches', 'updateMatch', 'completeMatch', 'ping', 'close'] as const
+const STORE_METHODS = ['getTournament', 'getRole', 'getMatch', 'listMatches', 'updateMatch', 'completeMatch',
+  'pendingEvents', 'claimEvents', 'markPublished', 'ping', 'close'] as const
 
 function isStore (value: unknown): value is Store {
   return typeof value === 'object' && value !== null &&
@@ -65,7 +66,7 @@ function isPool (value: unknown): value is pg.Pool {
 const plugin: FastifyPluginAsync<StoreOptions> = async (app, options) => {
   const { timeoutMs } = parseOptions(TimeoutOptions, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }, 'store')
   if (options.store !== undefined && !isStore(options.store)) {
-    throw new InvalidOptionsError('store: must implement the Store interface (getMatch, updateMatch, …)')
+    throw new InvalidOptionsError('store: must implement the Store interface (getMatch, updateMatch, pendingEvents, …)')
   }
   const { database } = options
   if (database !== undefined && options.store !== undefined) throw new InvalidOptionsError('database: give either store or database, not both')

@@ -1,11 +1,22 @@
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
+import type { PendingEvent } from '../../schemas/events.js'
 import { parseSeed, seededMatch } from './seed.js'
-import type { IdempotencyBegin, MatchPatch, Retirement, StoredResponse, Store } from './store.js'
+import type { IdempotencyBegin, Lease, MatchPatch, OutboxEntry, Retirement, StoredResponse, Store } from './store.js'
 
 interface IdempotencyRecord {
   fingerprint: string
   createdAt: number
   response?: StoredResponse
+  /** While in flight: who holds it, until when. */
+  owner?: string
+  leaseUntil?: number
+}
+
+interface OutboxRecord {
+  entry: OutboxEntry
+  createdAt: number
+  /** Set by a claim; until then the committer holds it for the claimer's lease length after `createdAt`. */
+  leaseUntil?: number
 }
 
 const clone = <T>(value: T): T => structuredClone(value)
@@ -22,6 +33,8 @@ export class MemoryStore implements Store {
   readonly #certificates = new Map<string, Certificate>()
   readonly #payouts = new Map<string, Payout>()
   readonly #idempotency = new Map<string, IdempotencyRecord>()
+  /** Per match, its waiting events in version order. */
+  readonly #outbox = new Map<string, OutboxRecord[]>()
 
   constructor (seed: Partial<Seed> = {}) {
     const full = parseSeed(seed)
@@ -50,12 +63,17 @@ export class MemoryStore implements Store {
       .sort((a, b) => (a.id < b.id ? -1 : 1)).map(clone)
   }
 
-  /** The synchronous core of every compare-and-set: no await between the check and the write. */
-  #cas (id: string, expectedVersion: number, patch: MatchPatch): Match | undefined {
+  /** The synchronous core of every compare-and-set: no await between the check and the write (of the outbox entry too). */
+  #cas (id: string, expectedVersion: number, patch: MatchPatch, event: PendingEvent | undefined): Match | undefined {
     const current = this.#matches.get(id)
     if (current === undefined || current.version !== expectedVersion) return undefined
     const next: Match = { ...current, ...clone(patch), version: current.version + 1 }
     this.#matches.set(id, next)
+    if (event !== undefined) {
+      const records = this.#outbox.get(id) ?? []
+      records.push({ entry: { matchId: id, version: next.version, event: clone(event) }, createdAt: Date.now() })
+      this.#outbox.set(id, records)
+    }
     return next
   }
 
@@ -69,14 +87,14 @@ export class MemoryStore implements Store {
     }
   }
 
-  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch, retire?: Retirement) {
-    const next = this.#cas(id, expectedVersion, patch)
+  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch, event?: PendingEvent, retire?: Retirement) {
+    const next = this.#cas(id, expectedVersion, patch, event)
     if (next !== undefined && retire !== undefined) this.#retire(id, retire)
     return clone(next)
   }
 
-  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, retire?: Retirement) {
-    const next = this.#cas(id, expectedVersion, patch)
+  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, event?: PendingEvent, retire?: Retirement) {
+    const next = this.#cas(id, expectedVersion, patch, event)
     if (next !== undefined) {
       if (retire !== undefined) this.#retire(id, retire)
       this.#certificates.set(certificate.id, clone(certificate))
@@ -122,26 +140,66 @@ export class MemoryStore implements Store {
     return clone(next)
   }
 
-  async beginIdempotent (scope: string, key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyBegin> {
+  async pendingEvents (matchId: string, afterVersion: number): Promise<OutboxEntry[]> {
+    return (this.#outbox.get(matchId) ?? []).filter((r) => r.entry.version > afterVersion).map((r) => clone(r.entry))
+  }
+
+  async claimEvents (lease: Lease, limit: number): Promise<OutboxEntry[]> {
+    const now = Date.now()
+    const claimed: OutboxEntry[] = []
+    for (const matchId of [...this.#outbox.keys()].sort()) {
+      for (const record of this.#outbox.get(matchId)!) {
+        if (claimed.length >= limit) return claimed
+        if ((record.leaseUntil ?? record.createdAt + lease.ms) >= now) continue
+        record.leaseUntil = now + lease.ms
+        claimed.push(clone(record.entry))
+      }
+    }
+    return claimed
+  }
+
+  async markPublished (matchId: string, version: number): Promise<void> {
+    const left = (this.#outbox.get(matchId) ?? []).filter((r) => r.entry.version > version)
+    if (left.length === 0) this.#outbox.delete(matchId)
+    else this.#outbox.set(matchId, left)
+  }
+
+  async beginIdempotent (scope: string, key: string, fingerprint: string, ttlMs: number, lease: Lease): Promise<IdempotencyBegin> {
     const id = `${scope}\u0000${key}`
     const now = Date.now()
     const record = this.#idempotency.get(id)
+    const claim = { owner: lease.owner, leaseUntil: now + lease.ms }
     if (record === undefined || now - record.createdAt > ttlMs) {
-      this.#idempotency.set(id, { fingerprint, createdAt: now })
+      this.#idempotency.set(id, { fingerprint, createdAt: now, ...claim })
       return { state: 'started' }
     }
     if (record.fingerprint !== fingerprint) return { state: 'mismatch' }
-    if (record.response === undefined) return { state: 'in_flight' }
-    return { state: 'done', response: clone(record.response) }
+    if (record.response !== undefined) return { state: 'done', response: clone(record.response) }
+    if (record.leaseUntil! >= now) return { state: 'in_flight' }
+    // Its holder stopped renewing (it crashed): the request runs again, under this lease.
+    Object.assign(record, claim)
+    return { state: 'started' }
+  }
+
+  async renewIdempotent (scope: string, key: string, lease: Lease): Promise<boolean> {
+    const record = this.#idempotency.get(`${scope}\u0000${key}`)
+    if (record === undefined || record.response !== undefined || record.owner !== lease.owner) return false
+    record.leaseUntil = Date.now() + lease.ms
+    return true
   }
 
   async finishIdempotent (scope: string, key: string, response: StoredResponse) {
     const record = this.#idempotency.get(`${scope}\u0000${key}`)
-    if (record !== undefined) record.response = clone(response)
+    if (record === undefined) return
+    record.response = clone(response)
+    delete record.owner
+    delete record.leaseUntil
   }
 
-  async abandonIdempotent (scope: string, key: string) {
-    this.#idempotency.delete(`${scope}\u0000${key}`)
+  async abandonIdempotent (scope: string, key: string, owner: string) {
+    const id = `${scope}\u0000${key}`
+    const record = this.#idempotency.get(id)
+    if (record?.response === undefined && record?.owner === owner) this.#idempotency.delete(id)
   }
 
   async ping () {}

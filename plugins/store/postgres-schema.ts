@@ -1,4 +1,5 @@
 /** The PostgreSQL store's tables, as migrations: applied in order, each once, recorded in `matchcast_migrations`. */
+import type pg from 'pg'
 
 /** The store's tables, by the name the code uses for each. */
 export const TABLES = {
@@ -9,7 +10,8 @@ export const TABLES = {
   matches: 'matches',
   certificates: 'certificates',
   payouts: 'payouts',
-  idempotency: 'idempotency_keys'
+  idempotency: 'idempotency_keys',
+  outbox: 'outbox'
 } as const
 
 /** Each table's schema-qualified name. */
@@ -98,4 +100,36 @@ export const MIGRATIONS: readonly Migration[] = [{
     -- A short code is the first 60 bits of the signature: the code's first ten base64url characters.
     CREATE INDEX certificates_short_code ON ${s}.certificates (left(code, 10), seq);
     CREATE INDEX certificates_tournament ON ${s}.certificates (tournament_id, seq);`
+}, {
+  id: 3,
+  name: 'outbox and idempotency leases',
+  // `event` is json, not jsonb: the event is sent as it was written, key order included.
+  // Keys in flight before this migration have no lease: the next request takes them over.
+  sql: (s) => `
+    CREATE TABLE ${s}.outbox (
+      match_id text NOT NULL,
+      version integer NOT NULL,
+      event json NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      owner text,
+      lease_until timestamptz,
+      PRIMARY KEY (match_id, version)
+    );
+    ALTER TABLE ${s}.idempotency_keys ADD COLUMN owner text, ADD COLUMN lease_until timestamptz;`
 }]
+
+/** Applies the migrations `schema` lacks, inside the caller's transaction. */
+export async function migrate (client: Pick<pg.PoolClient, 'query'>, schema: string): Promise<void> {
+  const s = `"${schema}"`
+  // One migrator per schema at a time; the others wait here, then find nothing to do.
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`matchcast:${schema}`])
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
+  await client.query(`CREATE TABLE IF NOT EXISTS ${s}.${TABLES.migrations} (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+  const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${s}.${TABLES.migrations}`)
+  const applied = new Set(rows.map((r) => r.id))
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.id)) continue
+    await client.query(migration.sql(s))
+    await client.query(`INSERT INTO ${s}.${TABLES.migrations} (id, name) VALUES ($1, $2)`, [migration.id, migration.name])
+  }
+}

@@ -8,20 +8,26 @@
  * - A match change is one `UPDATE … WHERE version = $expected`: the row lock makes racing writers
  *   serialize, and the loser matches no row. `completeMatch` runs that update, the retirement of an
  *   overturned result, the certificate and the payout in one transaction.
+ * - A change with an event inserts its outbox row in the same statement (a data-modifying CTE), so
+ *   the ack path keeps one round trip; `completeMatch` and a change that retires a result do it
+ *   inside their transaction.
  * - Idempotency keys have a primary key on (scope, key): of concurrent begins, exactly one inserts.
+ *   Leases (outbox claims, keys in flight) are measured by the database's clock (postgres-leases.ts).
  * - Timestamps of matches and payouts are `timestamptz` and read back as ISO-8601 UTC with
  *   milliseconds; a certificate's `issuedAt` is kept as text, since its exact bytes are signed.
  */
 import pg from 'pg'
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import { InvalidOptionsError } from '../../lib/errors.js'
+import type { PendingEvent } from '../../schemas/events.js'
+import { idempotencyQueries, outboxQueries } from './postgres-leases.js'
 import { toCertificate, toMatch, toPayout, type CertificateRow, type MatchRow, type PayoutRow } from './postgres-rows.js'
-import { MIGRATIONS, TABLES, type Tables } from './postgres-schema.js'
+import { migrate, TABLES, type Tables } from './postgres-schema.js'
 import { insertCertificate, insertPayout, retireResult } from './postgres-results.js'
 import { insertSeed } from './postgres-seed.js'
 import { parseSeed } from './seed.js'
 import { codePrefixOf } from '../certificates/codes.js'
-import type { IdempotencyBegin, MatchPatch, Retirement, Store, StoredResponse } from './store.js'
+import type { IdempotencyBegin, Lease, MatchPatch, OutboxEntry, Retirement, Store, StoredResponse } from './store.js'
 
 export const DEFAULT_SCHEMA = 'matchcast'
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -49,6 +55,8 @@ export class PostgresStore implements Store {
   readonly #onError: (err: Error) => void
   /** Each table's qualified name. */
   readonly #t: Tables
+  readonly #outbox: ReturnType<typeof outboxQueries>
+  readonly #keys: ReturnType<typeof idempotencyQueries>
   #ready: Promise<void> | undefined
   #migration: Promise<void> | undefined
   #closed = false
@@ -66,6 +74,9 @@ export class PostgresStore implements Store {
     this.#onError = options.onError ?? (() => {})
     if (this.#ownsPool) this.#pool.on('error', (err) => this.#onError(err))
     this.#t = Object.fromEntries(Object.entries(TABLES).map(([name, table]) => [name, `"${schema}".${table}`])) as Tables
+    const run = <R extends pg.QueryResultRow>(sql: string, values: unknown[]) => this.#query<R>(sql, values)
+    this.#outbox = outboxQueries(run, this.#t.outbox)
+    this.#keys = idempotencyQueries(run, this.#t.idempotency)
   }
 
   /**
@@ -92,19 +103,7 @@ export class PostgresStore implements Store {
   }
 
   async #migrate (): Promise<void> {
-    await this.#transaction(async (client) => {
-      // One migrator per schema at a time; the others wait here, then find nothing to do.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`matchcast:${this.schema}`])
-      await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.schema}"`)
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#t.migrations} (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
-      const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${this.#t.migrations}`)
-      const applied = new Set(rows.map((r) => r.id))
-      for (const migration of MIGRATIONS) {
-        if (applied.has(migration.id)) continue
-        await client.query(migration.sql(`"${this.schema}"`))
-        await client.query(`INSERT INTO ${this.#t.migrations} (id, name) VALUES ($1, $2)`, [migration.id, migration.name])
-      }
-    })
+    await this.#transaction((client) => migrate(client, this.schema))
   }
 
   /** Loads a seed (the demo seed JSON shape); existing rows are kept, so loading twice is harmless. */
@@ -165,8 +164,11 @@ export class PostgresStore implements Store {
     return rows.map(toMatch)
   }
 
-  /** The compare-and-set: one statement, so the row lock orders racing writers and the loser matches nothing. */
-  async #cas (on: Queryable, id: string, expectedVersion: number, patch: MatchPatch): Promise<Match | undefined> {
+  /**
+   * The compare-and-set: one statement, so the row lock orders racing writers and the loser matches
+   * nothing; with an event, the same statement writes its outbox row (only when the update matched).
+   */
+  async #cas (on: Queryable, id: string, expectedVersion: number, patch: MatchPatch, event: PendingEvent | undefined): Promise<Match | undefined> {
     const sets = ['version = version + 1']
     const values: unknown[] = [id, expectedVersion]
     const set = (column: string, value: unknown) => {
@@ -179,24 +181,30 @@ export class PostgresStore implements Store {
     if (patch.startedAt !== undefined) set('started_at', patch.startedAt)
     if (patch.completedAt !== undefined) set('completed_at', patch.completedAt)
     if (patch.certificateId !== undefined) set('certificate_id', patch.certificateId)
-    const [row] = await this.#query<MatchRow>(`UPDATE ${this.#t.matches} SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING *`, values, on)
+    let statement = `UPDATE ${this.#t.matches} SET ${sets.join(', ')} WHERE id = $1 AND version = $2 RETURNING *`
+    if (event !== undefined) {
+      values.push(JSON.stringify(event))
+      statement = `WITH m AS (${statement}), o AS (INSERT INTO ${this.#t.outbox} (match_id, version, event) SELECT id, version, $${values.length}::json FROM m)
+        SELECT * FROM m`
+    }
+    const [row] = await this.#query<MatchRow>(statement, values, on)
     return row === undefined ? undefined : toMatch(row)
   }
 
-  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch, retire?: Retirement): Promise<Match | undefined> {
-    if (retire === undefined) return this.#cas(this.#pool, id, expectedVersion, patch)
+  async updateMatch (id: string, expectedVersion: number, patch: MatchPatch, event?: PendingEvent, retire?: Retirement): Promise<Match | undefined> {
+    if (retire === undefined) return this.#cas(this.#pool, id, expectedVersion, patch, event)
     await this.ready()
     return this.#transaction(async (client) => {
-      const match = await this.#cas(client, id, expectedVersion, patch)
+      const match = await this.#cas(client, id, expectedVersion, patch, event)
       if (match !== undefined) await retireResult(client, this.#t, id, retire)
       return match
     })
   }
 
-  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, retire?: Retirement): Promise<Match | undefined> {
+  async completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, event?: PendingEvent, retire?: Retirement): Promise<Match | undefined> {
     await this.ready()
     return this.#transaction(async (client) => {
-      const match = await this.#cas(client, id, expectedVersion, patch)
+      const match = await this.#cas(client, id, expectedVersion, patch, event)
       if (match === undefined) return undefined
       if (retire !== undefined) await retireResult(client, this.#t, id, retire)
       await insertCertificate(client, this.#t, certificate)
@@ -240,31 +248,17 @@ export class PostgresStore implements Store {
     return row === undefined ? undefined : toPayout(row)
   }
 
-  async beginIdempotent (scope: string, key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyBegin> {
-    // Inserts the key, or takes over an expired record of it; a live record makes this a no-op.
-    const claimed = await this.#query(`INSERT INTO ${this.#t.idempotency} AS k (scope, key, fingerprint, created_at)
-      VALUES ($1, $2, $3, clock_timestamp())
-      ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, status_code = NULL, body = NULL
-        WHERE k.created_at < clock_timestamp() - $4::double precision * interval '1 millisecond'
-      RETURNING 1`, [scope, key, fingerprint, ttlMs])
-    if (claimed.length === 1) return { state: 'started' }
-    const [row] = await this.#query<{ fingerprint: string, status_code: number | null, body: unknown }>(
-      `SELECT fingerprint, status_code, body FROM ${this.#t.idempotency} WHERE scope = $1 AND key = $2`, [scope, key])
-    // No row: its holder abandoned it between our two statements; the client's retry will claim it.
-    if (row === undefined) return { state: 'in_flight' }
-    if (row.fingerprint !== fingerprint) return { state: 'mismatch' }
-    if (row.status_code === null) return { state: 'in_flight' }
-    return { state: 'done', response: { statusCode: row.status_code, body: row.body } }
+  pendingEvents (matchId: string, afterVersion: number): Promise<OutboxEntry[]> { return this.#outbox.pending(matchId, afterVersion) }
+  claimEvents (lease: Lease, limit: number): Promise<OutboxEntry[]> { return this.#outbox.claim(lease, limit) }
+  markPublished (matchId: string, version: number): Promise<void> { return this.#outbox.markPublished(matchId, version) }
+
+  beginIdempotent (scope: string, key: string, fingerprint: string, ttlMs: number, lease: Lease): Promise<IdempotencyBegin> {
+    return this.#keys.begin(scope, key, fingerprint, ttlMs, lease)
   }
 
-  async finishIdempotent (scope: string, key: string, response: StoredResponse): Promise<void> {
-    await this.#query(`UPDATE ${this.#t.idempotency} SET status_code = $3, body = $4 WHERE scope = $1 AND key = $2`,
-      [scope, key, response.statusCode, JSON.stringify(response.body)])
-  }
-
-  async abandonIdempotent (scope: string, key: string): Promise<void> {
-    await this.#query(`DELETE FROM ${this.#t.idempotency} WHERE scope = $1 AND key = $2`, [scope, key])
-  }
+  renewIdempotent (scope: string, key: string, lease: Lease): Promise<boolean> { return this.#keys.renew(scope, key, lease) }
+  finishIdempotent (scope: string, key: string, response: StoredResponse): Promise<void> { return this.#keys.finish(scope, key, response) }
+  abandonIdempotent (scope: string, key: string, owner: string): Promise<void> { return this.#keys.abandon(scope, key, owner) }
 
   async ping (): Promise<void> {
     await this.#pool.query('SELECT 1')

@@ -18,11 +18,21 @@
  *   same user is approved already (that user was paid for the match once).
  * - A certificate's `shortCode` is a function of its `code` (`shortCodeOf` in
  *   plugins/certificates/codes.ts): a store may keep it or derive it.
+ * - The outbox: a match change made with an `event` writes that event, tagged with the match's new
+ *   version, in the same write (one transaction): a committed change always has its event waiting,
+ *   and an event is never waiting for a change that did not commit. Entries stay until
+ *   `markPublished` removes them (the relay calls it once the event is sequenced). An entry belongs
+ *   to whoever committed it for `leaseMs` from its commit; after that `claimEvents` hands it to any
+ *   instance that asks, under a new lease of its own. Leases only spare instances duplicate work:
+ *   publishing is idempotent by version, so a second relay of one entry is harmless.
  * - Idempotency records are scoped by `scope` (the user) and `key`; `begin` is atomic, so of two
- *   concurrent begins with one key exactly one gets `started`.
+ *   concurrent begins with one key exactly one gets `started`. A record still in flight is held
+ *   under a lease (owner and expiry) that its owner renews while it works; once it has expired
+ *   (the owner crashed), the next `begin` with the same body takes it over and gets `started`.
  * - Methods are safe to call concurrently. `close()` is idempotent.
  */
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Tournament } from '../../schemas/common.js'
+import type { PendingEvent } from '../../schemas/events.js'
 
 /**
  * The result of an earlier finalize that a transition overturns (a disputed match finalized again,
@@ -51,6 +61,21 @@ export interface StoredResponse {
   body: unknown
 }
 
+/** A match event waiting to be sequenced: written with the change that caused it, removed once sequenced. */
+export interface OutboxEntry {
+  matchId: string
+  /** The match version the change produced; every change bumps it, so a match's entries are numbered by it. */
+  version: number
+  event: PendingEvent
+}
+
+/** Who holds something (an in-flight idempotency key, claimed outbox entries) and for how long without a renewal. */
+export interface Lease {
+  /** The holder: one id per running instance. */
+  owner: string
+  ms: number
+}
+
 export type IdempotencyBegin =
   /** First use of the key: the caller does the work, then `finishIdempotent` (or `abandonIdempotent`). */
   | { state: 'started' }
@@ -77,11 +102,23 @@ export interface Store {
   listMatches (tournamentId: string): Promise<Match[]>
   /**
    * Compare-and-set on `version`; the updated match, or `undefined` when the version moved (or the
-   * match is gone). With `retire`, the match's earlier result is retired in the same write.
+   * match is gone). With `retire`, the match's earlier result is retired in the same write. With
+   * `event`, the event goes to the outbox with the new version, in the same write.
    */
-  updateMatch (id: string, expectedVersion: number, patch: MatchPatch, retire?: Retirement): Promise<Match | undefined>
-  /** `updateMatch` plus the winner's certificate and, when given, a payout; all or nothing. */
-  completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, retire?: Retirement): Promise<Match | undefined>
+  updateMatch (id: string, expectedVersion: number, patch: MatchPatch, event?: PendingEvent, retire?: Retirement): Promise<Match | undefined>
+  /** `updateMatch` plus the winner's certificate and, when given, a payout; all or nothing (the outbox entry and the retirement included). */
+  completeMatch (id: string, expectedVersion: number, patch: MatchPatch, certificate: Certificate, payout?: Payout, event?: PendingEvent, retire?: Retirement): Promise<Match | undefined>
+
+  /** The match's outbox entries with a version above `afterVersion`, in version order, whoever holds them. */
+  pendingEvents (matchId: string, afterVersion: number): Promise<OutboxEntry[]>
+  /**
+   * Takes over at most `limit` outbox entries whose lease has expired (their committer died, or
+   * could not publish for `lease.ms`): each gets a new lease of `lease.ms` for `lease.owner`.
+   * Ordered by match id (byte order), then version. Of concurrent claims, each entry goes to one.
+   */
+  claimEvents (lease: Lease, limit: number): Promise<OutboxEntry[]>
+  /** Removes the match's entries up to `version`: their events are sequenced. Idempotent. */
+  markPublished (matchId: string, version: number): Promise<void>
 
   getCertificate (id: string): Promise<Certificate | undefined>
   getCertificateByCode (code: string): Promise<Certificate | undefined>
@@ -99,11 +136,16 @@ export interface Store {
   /** Compare-and-set on status: applies only from `from`; the updated payout or `undefined`. */
   setPayoutStatus (id: string, from: PayoutStatus, to: PayoutStatus, reason?: string): Promise<Payout | undefined>
 
-  /** Claims `key` for `scope`; `fingerprint` identifies the request body. Records older than `ttlMs` are forgotten. */
-  beginIdempotent (scope: string, key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyBegin>
+  /**
+   * Claims `key` for `scope` under `lease`; `fingerprint` identifies the request body. Records older
+   * than `ttlMs` are forgotten; an in-flight record whose lease expired is taken over (same body).
+   */
+  beginIdempotent (scope: string, key: string, fingerprint: string, ttlMs: number, lease: Lease): Promise<IdempotencyBegin>
+  /** Extends the lease of an in-flight key held by `lease.owner`; `false` when it no longer holds it. */
+  renewIdempotent (scope: string, key: string, lease: Lease): Promise<boolean>
   finishIdempotent (scope: string, key: string, response: StoredResponse): Promise<void>
-  /** Releases a claimed key whose work failed, so it can be retried. */
-  abandonIdempotent (scope: string, key: string): Promise<void>
+  /** Releases an in-flight key `owner` holds whose work failed, so it can be retried. */
+  abandonIdempotent (scope: string, key: string, owner: string): Promise<void>
 
   /** Resolves when the store answers; rejects otherwise (readiness). */
   ping (): Promise<void>

@@ -1,4 +1,5 @@
 /** `GET /tournaments/:tournamentId/payouts` and the idempotent `POST /payouts/:payoutId/approve|reject`. */
+import { randomUUID } from 'node:crypto'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { NotFoundError } from '../../lib/errors.js'
@@ -15,6 +16,8 @@ const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   const { timedStore: store, payouts } = app.matchcast
   const { options, secured, bearer, userOf, requireOrganizer, tournamentAsOrganizer } = ctx
+  // Holds this instance's keys in flight: another instance may take one over once its lease runs out.
+  const owner = randomUUID()
 
   app.get('/tournaments/:tournamentId/payouts', {
     ...secured,
@@ -46,15 +49,17 @@ const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
         scope: userId,
         key,
         fingerprint: fingerprint(request.method, request.routeOptions.url, request.params, request.body ?? null),
-        ttlMs: options.idempotencyTtlMs
-      }, work, (err) => request.log.error({ err }, 'releasing an idempotency key failed'))
+        ttlMs: options.idempotencyTtlMs,
+        lease: { owner, ms: options.idempotencyLeaseMs }
+      }, work, (err) => request.log.error({ err }, 'renewing or releasing an idempotency key failed'))
     if ('replayed' in response) reply.header(REPLAYED_HEADER, 'true')
     return reply.code(response.statusCode).send(response.body)
   }
 
   const description = (action: string) => `${action} With an \`Idempotency-Key\` header, the same key and body answer the first ` +
     'response again (with `Idempotent-Replayed: true`), the same key with another body is a 422, and a key whose first ' +
-    `request is still running is a 409. Keys are per user and kept for ${options.idempotencyTtlMs} ms.`
+    `request is still running is a 409 (for at most ${options.idempotencyLeaseMs} ms after its instance stops, e.g. crashes: ` +
+    `then the request runs again). Keys are per user and kept for ${options.idempotencyTtlMs} ms.`
 
   app.post('/payouts/:payoutId/approve', {
     ...secured,

@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { namesOf } from '../../plugins/matches/service.js'
 import type { RoomMember } from '../../plugins/websocket/rooms.js'
 import { MatchParams, MatchRoomParams, MatchRoomQuery } from '../../schemas/params.js'
-import { admit, begin, current, serve } from './session.js'
+import { admit, begin, current, reconciled, serve } from './session.js'
 
 const matchRoom: FastifyPluginAsync = async (app) => {
   const { connections, timedStore: store, matches, events, commandIds } = app.matchcast
@@ -34,6 +34,8 @@ const matchRoom: FastifyPluginAsync = async (app) => {
       // Join first and hold live events, so none slips between the snapshot and going live.
       conn.onClose(connections.rooms.join(matchId, member))
       const { lastSeq, epoch } = request.query
+      // A resume replays only once the stream holds everything the store does.
+      if (lastSeq !== undefined) await reconciled(app, matchId)
       const replay = lastSeq === undefined ? undefined : await events.since(matchId, lastSeq, epoch)
       if (replay !== undefined) {
         conn.lastSeq.set(matchId, lastSeq!)

@@ -102,13 +102,47 @@ export function begin (conn: Connection, start: () => Promise<void>): void {
   })
 }
 
+/** How many times a room reads a match and its stream before it shows what it has (each read after a repair). */
+const RECONCILE_ROUNDS = 3
+
 /**
  * The match as it is now and the seq it reflects, which becomes the connection's position in the
- * match (read in this order: the position first, so the match reflects at least it).
+ * match. The position is read first, so the match reflects at least it. When the store holds
+ * changes the stream has not announced (their events still in the outbox: e.g. the instance that
+ * committed them died before relaying them), they are relayed now, or the match starts a new
+ * epoch, and both are read again: the snapshot never shows a client a match its stream lags behind.
  */
 export async function current (app: FastifyInstance, conn: Connection, matchId: string) {
-  const position = await app.matchcast.events.position(matchId)
-  const match = (await app.matchcast.timedStore.getMatch(matchId))!
+  const { events, timedStore: store } = app.matchcast
+  let position = await events.position(matchId)
+  let match = (await store.getMatch(matchId))!
+  for (let round = 1; round < RECONCILE_ROUNDS && await events.reconcile(matchId, position, match.version); round++) {
+    position = await events.position(matchId)
+    match = (await store.getMatch(matchId))!
+  }
   conn.lastSeq.set(matchId, position.seq)
-  return { ...position, match }
+  return { seq: position.seq, epoch: position.epoch, match }
+}
+
+/** Before a resume's replay: whatever the store holds that the stream has not announced yet is relayed first. */
+export async function reconciled (app: FastifyInstance, matchId: string): Promise<void> {
+  const { events, timedStore: store } = app.matchcast
+  const position = await events.position(matchId)
+  await events.reconcile(matchId, position, (await store.getMatch(matchId))!.version)
+}
+
+/** `current` for a tournament room: every match's position (of `ids`), then the tournament's matches. */
+export async function currentTournament (app: FastifyInstance, tournamentId: string, ids: string[]) {
+  const { events, timedStore: store } = app.matchcast
+  for (let round = 1; ; round++) {
+    const positions = await Promise.all(ids.map((id) => events.position(id)))
+    // A Map, since a match id may be spelled like a built-in property (`__proto__`).
+    const seqs = new Map(ids.map((id, i) => [id, positions[i]!] as const))
+    const matches = await store.listMatches(tournamentId)
+    const repaired = round < RECONCILE_ROUNDS && (await Promise.all(matches.map(async (m) => {
+      const position = seqs.get(m.id)
+      return position !== undefined && await events.reconcile(m.id, position, m.version)
+    }))).includes(true)
+    if (!repaired) return { seqs: new Map(ids.map((id) => [id, seqs.get(id)!.seq])), matches }
+  }
 }

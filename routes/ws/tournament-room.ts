@@ -7,10 +7,10 @@ import { CommandError } from '../../lib/errors.js'
 import { namesOf } from '../../plugins/matches/service.js'
 import { coalesceResyncs, type RoomMember } from '../../plugins/websocket/rooms.js'
 import { TournamentParams, TournamentRoomParams } from '../../schemas/params.js'
-import { admit, begin, current, serve } from './session.js'
+import { admit, begin, current, currentTournament, serve } from './session.js'
 
 const tournamentRoom: FastifyPluginAsync = async (app) => {
-  const { connections, timedStore: store, events } = app.matchcast
+  const { connections, timedStore: store } = app.matchcast
 
   app.get<{ Params: TournamentParams }>('/ws/tournaments/:tournamentId', {
     websocket: true,
@@ -36,10 +36,7 @@ const tournamentRoom: FastifyPluginAsync = async (app) => {
         conn.onClose(connections.rooms.join(m.id, member))
         return [m.id, member] as const
       })
-      // A Map, since a match id may be spelled like a built-in property (`__proto__`).
-      const seqs = new Map<string, number>()
-      for (const m of list) seqs.set(m.id, (await events.position(m.id)).seq)
-      const matchesNow = await store.listMatches(tournamentId)
+      const { seqs, matches: matchesNow } = await currentTournament(app, tournamentId, list.map((m) => m.id))
       conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs: Object.fromEntries(seqs), names })
       for (const [id, member] of members) {
         conn.lastSeq.set(id, seqs.get(id)!)

@@ -78,7 +78,7 @@ t.test('a command whose write stalls and then fails changes nothing and sends no
   const stalled = await stall(t, store.schema, 'EXCLUSIVE')
   org.send({ type: 'match.start', id: 's' })
   t.match(await org.next(), { type: 'error', id: 's', code: 'internal' })
-  const waiting = `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE "${store.schema}".matches%'`
+  const waiting = `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE "${store.schema}".matches%'`
   const { rows } = await sql(waiting)
   t.equal(rows.length, 1, 'the write is waiting on the lock')
   await sql('SELECT pg_cancel_backend($1)', [rows[0].pid])

@@ -2,43 +2,67 @@
   matchcast: sequence, record and fan out one batch of a match's events, atomically.
 
   Every key of a match lives under `<prefix>:match:<matchId>` (passed in, never built here):
-    KEYS[1]  the match's stream HASH: field `epoch` (names the sequence), field `seq` (last seq)
+    KEYS[1]  the match's stream HASH: field `epoch` (names the sequence), field `seq` (last seq),
+             field `version` (the match version the stream reflects: that of the last outbox event
+             sequenced, or the version a relay reconciled it to; absent until then)
     KEYS[2]  the match's history LIST: one JSON event per entry, oldest first, capped
 
   Every per-call value comes in ARGV, so the script is loaded once and runs by SHA:
     ARGV[1]  channel the batch is published on
     ARGV[2]  a fresh epoch, used only when the match has none yet (Redis lost it, or first use) or
              when ARGV[3] asks to rotate
-    ARGV[3]  "1" = rotate: start a new epoch (keeping the counter) and drop history, because events
-             of this match were lost (never sequenced) while Redis was unreachable
+    ARGV[3]  rotate: start a new epoch (keeping the counter) and drop history. "" = no; "*" = yes,
+             because events of this match were lost (never sequenced) while Redis was unreachable;
+             a number = yes, but only while the stream's version is still that number (-1: none),
+             because the store holds changes the outbox cannot account for
     ARGV[4]  history size (events kept); 0 keeps none
     ARGV[5]  history age in ms: the list expires when no event has been added for that long; 0 keeps none
     ARGV[6]  id of the publishing node, so it can ignore its own message
-    ARGV[7…] two strings per event, the JSON around its seq: `{"type":…,"matchId":…,"seq":` and
-             `,"ts":…,"data":…}`. Concatenating head .. seq .. tail keeps the caller's exact field
-             order and escaping; Lua never decodes or re-encodes JSON.
+    ARGV[7]  base: "" for events from outside the outbox; else the match version before the first
+             change this batch accounts for (it must not be ahead of the stream's version)
+    ARGV[8]  last: the last match version this batch accounts for ("" with an empty base)
+    ARGV[9…] three strings per event: the JSON around its seq, `{"type":…,"matchId":…,"seq":` and
+             `,"ts":…,"data":…}`, then the match version it announces ("" for an event from outside
+             the outbox). Concatenating head .. seq .. tail keeps the caller's exact field order and
+             escaping; Lua never decodes or re-encodes JSON.
 
-  With no events and no rotation it only reads the position (creating the epoch if missing, so
-  every reader agrees on it) and publishes nothing.
+  With no events, no rotation and no versions it only reads the position (creating the epoch if
+  missing, so every reader agrees on it) and publishes nothing.
 
-  Returns a fixed tuple: { epoch, last seq, published message or "" }.
+  Returns a fixed tuple: { status, epoch, last seq, version (-1: none), published message or "" }:
+    "ok"     sequenced; an outbox event the stream already reflects (a relay died after this script
+             but before marking it done) is dropped, never given a second seq
+    "gap"    base is ahead of the stream's version: changes before this batch are not sequenced
+             yet, so the caller relays those first; nothing was done
+    "moved"  a conditional rotation found the stream's version moved on; nothing was done
 ]]
 
 local stream = KEYS[1]
 local history = KEYS[2]
 local channel = ARGV[1]
 local candidate = ARGV[2]
-local rotate = ARGV[3] == '1'
+local rotate = ARGV[3]
 local size = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])
 local node = ARGV[6]
--- Events are ARGV pairs after the six fixed arguments.
-local count = (#ARGV - 6) / 2
+local base = tonumber(ARGV[7])
+local last = tonumber(ARGV[8])
+-- Events are ARGV triples after the eight fixed arguments.
+local count = (#ARGV - 8) / 3
+-- The stream's version; -1 when it has none (first use, written before versions, or Redis lost it).
+local version = tonumber(redis.call('HGET', stream, 'version') or '-1')
+local function head () return tonumber(redis.call('HGET', stream, 'seq') or '0') end
+
+-- A conditional rotation that lost a race: another relay moved the stream on; the caller looks again.
+local rotating = rotate == '*' or (rotate ~= '' and tonumber(rotate) == version)
+if rotate ~= '' and not rotating then
+  return { 'moved', redis.call('HGET', stream, 'epoch') or '', head(), version, '' }
+end
 
 -- The epoch: created when missing (a new match, or Redis lost the key, which restarts the counter
 -- too, so clients can tell), replaced on rotation.
 local epoch
-if rotate then
+if rotating then
   epoch = candidate
   redis.call('HSET', stream, 'epoch', epoch)
   -- History of the old epoch can never be replayed against the new one.
@@ -48,27 +72,43 @@ else
   epoch = redis.call('HGET', stream, 'epoch')
 end
 
--- Position read only: nothing to sequence, nothing to announce.
-if count == 0 and not rotate then
-  return { epoch, tonumber(redis.call('HGET', stream, 'seq') or '0'), '' }
+-- Outbox order: a batch may not skip changes the stream has not reflected yet.
+if base ~= nil and not rotating and version >= 0 and base > version then
+  return { 'gap', epoch, head(), version, '' }
 end
 
--- Reserve `count` consecutive seqs: first = last - count + 1.
-local last = redis.call('HINCRBY', stream, 'seq', count)
-local first = last - count + 1
+-- Keep the events to sequence: outside the outbox, or announcing a version the stream lacks.
+local kept = {}
+for i = 1, count do
+  local v = tonumber(ARGV[8 + 3 * i])
+  if v == nil or v > version then
+    kept[#kept + 1] = i
+  end
+end
+if last ~= nil and last > version then
+  version = last
+  redis.call('HSET', stream, 'version', version)
+end
+
+-- Position read (or a batch already sequenced): nothing to sequence, nothing to announce.
+if #kept == 0 and not rotating then
+  return { 'ok', epoch, head(), version, '' }
+end
+
+-- Reserve consecutive seqs: first = last seq - kept + 1.
+local seq = redis.call('HINCRBY', stream, 'seq', #kept)
+local first = seq - #kept + 1
 
 -- Build each event's JSON with its seq, and append it to history.
 local events = {}
-for i = 1, count do
-  local head = ARGV[5 + 2 * i]
-  local tail = ARGV[6 + 2 * i]
-  events[i] = head .. (first + i - 1) .. tail
+for n, i in ipairs(kept) do
+  events[n] = ARGV[6 + 3 * i] .. (first + n - 1) .. ARGV[7 + 3 * i]
 end
-if count > 0 then
+if #events > 0 then
   if size > 0 and ttl > 0 then
     -- One RPUSH per event: `unpack` of a large batch would overflow Lua's stack.
-    for i = 1, count do
-      redis.call('RPUSH', history, events[i])
+    for n = 1, #events do
+      redis.call('RPUSH', history, events[n])
     end
     -- Keep only the newest `size` events.
     redis.call('LTRIM', history, -size, -1)
@@ -81,8 +121,8 @@ end
 
 -- One message per batch; `node` comes first so a node can drop its own message by prefix.
 -- `seq` is the stream head after this batch (for a rotation with no events, the unchanged head).
-local message = '{"v":1,"node":"' .. node .. '","epoch":"' .. epoch .. '","seq":' .. last ..
+local message = '{"v":1,"node":"' .. node .. '","epoch":"' .. epoch .. '","seq":' .. seq ..
   ',"events":[' .. table.concat(events, ',') .. ']}'
 redis.call('PUBLISH', channel, message)
 
-return { epoch, last, message }
+return { 'ok', epoch, seq, version, message }

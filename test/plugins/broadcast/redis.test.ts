@@ -4,7 +4,7 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { matchcastBroadcast, matchcastRedis } from '../../../index.js'
+import { matchcastBroadcast, matchcastRedis, matchcastStore } from '../../../index.js'
 import { RedisBroker } from '../../../plugins/broadcast/redis-broker.js'
 import { clientOptions } from '../../../plugins/redis/index.js'
 import { as, client, startApp, until } from '../../helper.js'
@@ -79,6 +79,23 @@ t.test('matchcast-redis registered after matchcast-broadcast fails ready() with 
   await app.register(matchcastBroadcast, {})
   await app.register(matchcastRedis, { redis: url, keyPrefix: uniquePrefix() })
   await t.rejects(async () => { await app.ready() }, { code: 'MATCHCAST_ERR_INVALID_OPTS', message: /register matchcast-redis before matchcast-broadcast/ })
+})
+
+t.test('matchcast-store registered after matchcast-broadcast fails ready() with a named error (the outbox would go unrelayed)', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(matchcastBroadcast, {})
+  await app.register(matchcastStore, {})
+  await t.rejects(async () => { await app.ready() }, { code: 'MATCHCAST_ERR_INVALID_OPTS', message: /register matchcast-store before matchcast-broadcast/ })
+})
+
+t.test('matchcast-broadcast without a store has no outbox: reconcile repairs nothing', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(matchcastBroadcast, {})
+  await app.ready()
+  const { events } = app.matchcast
+  t.equal(await events.reconcile('m1', await events.position('m1'), 3), false)
 })
 
 t.test('a broker ignores malformed messages and channels it no longer watches; a gap is filled from history', async (t) => {

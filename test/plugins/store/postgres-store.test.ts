@@ -82,6 +82,15 @@ t.test('completeMatch is all or nothing: a failing insert rolls the match change
   t.ok(await store.completeMatch('m1', 1, { state: 'completed' }, certificate('c-3', 'code-3')), 'the pool is healthy afterwards')
 })
 
+t.test('completeMatch that fails after its write leaves no outbox entry either', async (t) => {
+  const store = await pgStore(t, testSeed())
+  await store.completeMatch('m2', 0, { state: 'completed' }, certificate('c-1', 'code-1'))
+  const completed = { type: 'match_cancelled' as const, data: { state: 'cancelled' as const, reason: 'x' } }
+  await t.rejects(store.completeMatch('m1', 0, { state: 'cancelled' }, certificate('c-2', 'code-1'), undefined, completed), { code: '23505' })
+  t.same(await store.pendingEvents('m1', 0), [])
+  t.equal((await store.getMatch('m1'))!.version, 0)
+})
+
 t.test('a pool passed in is used and left open', async (t) => {
   const schema = uniqueSchema()
   const pool = new pg.Pool({ connectionString: DATABASE_URL })
@@ -127,7 +136,8 @@ t.test('a transaction whose rollback fails releases its connection as broken', a
 
 t.test('an idempotency record that vanishes between claim and read answers in_flight (the retry claims it)', async (t) => {
   const store = await pgStore(t)
-  await store.beginIdempotent('u', 'k', 'f', 60_000)
+  const lease = { owner: 'i', ms: 60_000 }
+  await store.beginIdempotent('u', 'k', 'f', 60_000, lease)
   // Between the claim attempt and the read, the holder abandons the key.
   const query = pg.Pool.prototype.query
   let armed = true
@@ -136,12 +146,12 @@ t.test('an idempotency record that vanishes between claim and read answers in_fl
     const text = String(args[0])
     if (armed && text.startsWith('SELECT fingerprint')) {
       armed = false
-      await store.abandonIdempotent('u', 'k')
+      await store.abandonIdempotent('u', 'k', 'i')
     }
     return (query as (...a: unknown[]) => Promise<unknown>).apply(this, args)
   } as typeof query
-  t.same(await store.beginIdempotent('u', 'k', 'f', 60_000), { state: 'in_flight' })
-  t.same(await store.beginIdempotent('u', 'k', 'f', 60_000), { state: 'started' })
+  t.same(await store.beginIdempotent('u', 'k', 'f', 60_000, lease), { state: 'in_flight' })
+  t.same(await store.beginIdempotent('u', 'k', 'f', 60_000, lease), { state: 'started' })
 })
 
 t.test('errors of idle pooled connections go to onError (the umbrella logs them); without one they are ignored', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { memoryStore } from '../../../plugins/store/memory-store.js'
 import type { Store } from '../../../plugins/store/store.js'
-import { canonical } from '../../../routes/http/index.js'
+import { canonical, fingerprint } from '../../../routes/http/index.js'
 import { pgStore } from '../../postgres.js'
 import { appWithLogs, bearer, finalizeM1, httpApp, liveSeed } from './setup.js'
 
@@ -177,7 +177,7 @@ t.test('Idempotency-Key: a failure frees the key (500, message hidden and logged
   fail = 1
   store.abandonIdempotent = async () => { throw new Error('store gone') }
   t.equal((await app.inject(approve(p2.id, 'u-org', 'k2'))).statusCode, 500)
-  t.match(logs.slice(1), [{ msg: 'releasing an idempotency key failed', err: { message: 'store gone' } }, { msg: 'request failed' }])
+  t.match(logs.slice(1), [{ msg: 'renewing or releasing an idempotency key failed', err: { message: 'store gone' } }, { msg: 'request failed' }])
 })
 
 t.test('Idempotency-Key: kept for http.idempotencyTtlMs', async (t) => {
@@ -191,6 +191,58 @@ t.test('Idempotency-Key: kept for http.idempotencyTtlMs', async (t) => {
   const expired = await app.inject(reject(payout.id, 'other body, same key', 'u-org', 'short'))
   t.equal(expired.statusCode, 409, 'treated as a new request (not a 422): the payout is approved')
   t.equal(expired.headers['idempotent-replayed'], undefined)
+})
+
+for (const [name, makeStore] of [
+  ['memory', async () => memoryStore(liveSeed())],
+  ['PostgreSQL', async (t: Parameters<typeof pgStore>[0]) => pgStore(t, liveSeed())]
+] as const) {
+  t.test(`Idempotency-Key: a key its crashed instance left in flight is taken over once its lease ran out, and runs once (${name} store)`, async (t) => {
+    const counted = counting(await makeStore(t))
+    const { app } = await httpApp(t, { http: { idempotencyLeaseMs: 1000 } }, counted.store)
+    const { payout } = await finalizeM1(app)
+    // The instance that began this request died: its claim is never renewed, finished or released.
+    const body = fingerprint('POST', '/payouts/:payoutId/approve', { payoutId: payout.id }, null)
+    await app.matchcast.store.beginIdempotent('u-org', 'orphan', body, 60_000, { owner: 'crashed-instance', ms: 200 })
+    const early = await app.inject(approve(payout.id, 'u-org', 'orphan'))
+    t.equal(early.statusCode, 409)
+    t.equal(early.json().code, 'MATCHCAST_ERR_IDEMPOTENCY_IN_FLIGHT')
+    // A real wait: the lease is measured by the store's clock.
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    t.equal((await app.inject(approve(payout.id, 'u-org', 'orphan', { other: 1 }))).statusCode, 422, 'another body is still refused')
+    const taken = await app.inject(approve(payout.id, 'u-org', 'orphan'))
+    t.equal(taken.statusCode, 200)
+    t.equal(taken.headers['idempotent-replayed'], undefined, 'the request ran')
+    const replay = await app.inject(approve(payout.id, 'u-org', 'orphan'))
+    t.equal(replay.headers['idempotent-replayed'], 'true')
+    t.same(replay.json(), taken.json())
+    t.equal(counted.applied(), 1, 'once')
+  })
+}
+
+t.test('Idempotency-Key: a request that outlasts its lease keeps the key (renewed); a failed renewal is logged', async (t) => {
+  const store = memoryStore(liveSeed())
+  const { app, logs } = await appWithLogs(t, store, { http: { idempotencyLeaseMs: 150 } })
+  const { payout } = await finalizeM1(app)
+  const setPayoutStatus = store.setPayoutStatus.bind(store)
+  let release: () => void = () => {}
+  const slow = new Promise<void>((resolve) => { release = resolve })
+  store.setPayoutStatus = async (...args) => {
+    await slow
+    return setPayoutStatus(...args)
+  }
+  const first = app.inject(approve(payout.id, 'u-org', 'slow'))
+  // Three leases later the first request still holds its key.
+  await new Promise((resolve) => setTimeout(resolve, 450))
+  t.equal((await app.inject(approve(payout.id, 'u-org', 'slow'))).statusCode, 409)
+  const renew = store.renewIdempotent.bind(store)
+  store.renewIdempotent = async () => { throw new Error('store hiccup') }
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  store.renewIdempotent = renew
+  release()
+  t.equal((await first).statusCode, 200)
+  t.equal((await app.inject(approve(payout.id, 'u-org', 'slow'))).headers['idempotent-replayed'], 'true')
+  t.match(logs, [{ msg: 'renewing or releasing an idempotency key failed', err: { message: 'store hiccup' } }])
 })
 
 for (const [name, makeStore] of [
