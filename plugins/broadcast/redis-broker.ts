@@ -7,27 +7,9 @@ import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/index.js'
 import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
 import { definePublish, eventArgs, parseBatch, readHistory, type PublishCommand, type PublishReply } from './redis-wire.js'
+import type { BrokerLog, RedisBrokerOptions } from './redis-options.js'
 
-export interface BrokerLog {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-}
-
-export interface RedisBrokerOptions extends HistoryOptions {
-  /** Command connection (shared): runs the publish script and reads history. Not closed by the broker. */
-  client: Redis
-  /** A dedicated connection for SUBSCRIBE (it is stuck in subscriber mode); the broker closes it. */
-  subscriber: Redis
-  /** Prefix of every key and channel: `${prefix}:match:${matchId}…`. */
-  prefix: string
-  log: BrokerLog
-  /**
-   * How long `position` and `since` (read while admitting a room connection) wait for Redis before
-   * treating it as unreachable, also on a client without a command timeout. @default 500
-   */
-  readTimeoutMs?: number
-  now?: () => number
-}
+export type { BrokerLog, RedisBrokerOptions } from './redis-options.js'
 
 /**
  * A broker over Redis: several instances share sequences, history and rooms.
