@@ -16,7 +16,7 @@ await app.register(matchcast, {
   redis,
   keyPrefix,
   heartbeat: { intervalMs: 0 },
-  rateLimit: { maxConnectionsPerUser: 10 * Number(clients), messagesPerSecond: 1e9, burst: 1e9, upgradesPerIp: 0 }
+  rateLimit: { maxConnectionsPerUser: 10 * Number(clients), maxConnectionsPerIp: 0, messagesPerSecond: 1e9, burst: 1e9, upgradesPerIp: 0 }
 })
 // A storm of reconnects arrives at once: a backlog above Node's default 511 keeps SYNs from being dropped.
 await app.listen({ port: 0, host: '127.0.0.1', backlog: 4096 })
