@@ -76,17 +76,20 @@ export class MatchView {
 export class TournamentView {
   readonly #matches = new Map<string, Match>()
   readonly #seqs = new Map<string, number>()
+  readonly #epochs = new Map<string, string>()
   matches: Match[] = []
 
   snapshot (frame: TournamentSnapshotFrame): void {
     if (frame.resync !== true) {
       this.#matches.clear()
       this.#seqs.clear()
+      this.#epochs.clear()
     }
     for (const match of frame.matches) {
       this.#matches.set(match.id, match)
-      // Match ids may be spelled like built-in properties: read `seqs` by own keys only.
+      // Match ids may be spelled like built-in properties: read `seqs` and `epochs` by own keys only.
       this.#seqs.set(match.id, Object.hasOwn(frame.seqs, match.id) ? frame.seqs[match.id]! : 0)
+      this.#epochs.set(match.id, Object.hasOwn(frame.epochs, match.id) ? frame.epochs[match.id]! : '')
     }
     this.matches = [...this.#matches.values()]
   }
@@ -105,10 +108,10 @@ export class TournamentView {
     return placement
   }
 
-  /** Match id → last applied seq. */
-  positions (): Record<string, { seq: number }> {
-    const out: Record<string, { seq: number }> = {}
-    for (const [id, seq] of this.#seqs) Object.defineProperty(out, id, { value: { seq }, enumerable: true })
+  /** Match id → last applied seq and the epoch it counts in (what a match room resumes from). */
+  positions (): Record<string, { seq: number, epoch: string }> {
+    const out: Record<string, { seq: number, epoch: string }> = {}
+    for (const [id, seq] of this.#seqs) Object.defineProperty(out, id, { value: { seq, epoch: this.#epochs.get(id)! }, enumerable: true })
     return out
   }
 }

@@ -3,6 +3,7 @@ import type { Match } from '../schemas/common.js'
 import type { MatchEvent } from '../schemas/events.js'
 import type { TournamentSnapshotFrame } from '../schemas/frames.js'
 import type { ResolvedOptions } from './options.js'
+import type { Position } from './match-room.js'
 import { Room } from './room.js'
 import { TournamentView, type Placement } from './state.js'
 
@@ -20,8 +21,8 @@ export class TournamentRoom extends Room<TournamentSnapshotFrame> {
   /** The tournament's matches with every event applied, in the snapshot's order; empty until the first snapshot. */
   get state (): ReadonlyArray<Readonly<Match>> { return this.#view.matches }
 
-  /** Match id → the last applied event's `seq` of that match. */
-  get position (): Readonly<Record<string, { readonly seq: number }>> { return this.#view.positions() }
+  /** Match id → the last applied event's `seq` of that match and its epoch (a match room resumes from it: `client.match(id, { lastSeq: seq, epoch })`). */
+  get position (): Readonly<Record<string, Readonly<Position>>> { return this.#view.positions() }
 
   /** Tournament rooms are read-only: `ping` is the one command (resolves on its `pong`). */
   send (command: { type: 'ping' }): Promise<void> {

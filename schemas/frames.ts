@@ -26,6 +26,7 @@ export const TournamentSnapshotFrame = Type.Object({
   role: Role,
   matches: Type.Array(Match),
   seqs: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'Match id → last event reflected in that match.' }),
+  epochs: Type.Record(Type.String(), Type.String(), { description: 'Match id → the epoch its seq counts in (a match room resumes with both).' }),
   names: Type.Optional(NamesOf('Display name of each participant of these matches (the id for one without a name).')),
   resync: Type.Optional(Type.Literal(true))
 }, { additionalProperties: false })

@@ -46,7 +46,8 @@ export const FRAME_EXAMPLES: {
     tournamentId: 't1',
     role: 'spectator',
     matches: [match, { id: 'm2', tournamentId: 't1', state: 'scheduled', participants: ['u-b', 'u-c'], scores: { 'u-b': 0, 'u-c': 0 }, winnerId: null, version: 0 }],
-    seqs: { m1: 12, m2: 0 }
+    seqs: { m1: 12, m2: 0 },
+    epochs: { m1: 'k3x9-1732442400000', m2: 'k3x9-1732442400000' }
   },
   ack: { type: 'ack', id: 3 },
   pong: { type: 'pong', id: 1 },

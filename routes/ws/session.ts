@@ -143,6 +143,6 @@ export async function currentTournament (app: FastifyInstance, tournamentId: str
       const position = seqs.get(m.id)
       return position !== undefined && await events.reconcile(m.id, position, m.version)
     }))).includes(true)
-    if (!repaired) return { seqs: new Map(ids.map((id) => [id, seqs.get(id)!.seq])), matches }
+    if (!repaired) return { seqs: new Map(ids.map((id) => [id, seqs.get(id)!.seq])), epochs: new Map(ids.map((id) => [id, seqs.get(id)!.epoch])), matches }
   }
 }

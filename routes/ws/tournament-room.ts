@@ -29,15 +29,16 @@ const tournamentRoom: FastifyPluginAsync = async (app) => {
       const resync = coalesceResyncs(async (ids) => {
         const now = await Promise.all(ids.map((id) => current(app, conn, id)))
         const seqs = Object.fromEntries(ids.map((id, i) => [id, now[i]!.seq]))
-        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: now.map((c) => c.match), seqs, names, resync: true })
+        const epochs = Object.fromEntries(ids.map((id, i) => [id, now[i]!.epoch]))
+        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: now.map((c) => c.match), seqs, epochs, names, resync: true })
       })
       const members = list.map((m) => {
         const member: RoomMember = { connection: conn, held: [], resync: () => resync(m.id) }
         conn.onClose(connections.rooms.join(m.id, member))
         return [m.id, member] as const
       })
-      const { seqs, matches: matchesNow } = await currentTournament(app, tournamentId, list.map((m) => m.id))
-      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs: Object.fromEntries(seqs), names })
+      const { seqs, epochs, matches: matchesNow } = await currentTournament(app, tournamentId, list.map((m) => m.id))
+      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs: Object.fromEntries(seqs), epochs: Object.fromEntries(epochs), names })
       for (const [id, member] of members) {
         conn.lastSeq.set(id, seqs.get(id)!)
         connections.rooms.release(id, member)

@@ -78,7 +78,8 @@ t.test('a tournament room: every match, their events, ping, read-only', async (t
   t.same(room.position, {})
   await log.status('live')
   t.same(room.state.map((m) => m.id), ['m1', 'm2', 'm3'])
-  t.same(room.position, { m1: { seq: 0 }, m2: { seq: 0 }, m3: { seq: 0 } })
+  const epoch = room.position.m1!.epoch
+  t.same(room.position, { m1: { seq: 0, epoch }, m2: { seq: 0, epoch: room.position.m2!.epoch }, m3: { seq: 0, epoch: room.position.m3!.epoch } })
   await room.send({ type: 'ping' })
   const org = client(t, wsUrl, '/ws/matches/m1', as('u-org'))
   const org3 = client(t, wsUrl, '/ws/matches/m3', as('u-org'))
@@ -90,7 +91,13 @@ t.test('a tournament room: every match, their events, ping, read-only', async (t
   await log.until(() => log.events.length === 3)
   t.same(log.events.map((e: MatchEvent) => [e.matchId, e.seq]).sort(), [['m1', 1], ['m1', 2], ['m3', 1]])
   t.match(room.state, [{ id: 'm1', state: 'live', scores: { 'u-a': 4 } }, { id: 'm2', state: 'live' }, { id: 'm3', state: 'cancelled' }])
-  t.same(room.position, { m1: { seq: 2 }, m2: { seq: 0 }, m3: { seq: 1 } })
+  t.match(room.position, { m1: { seq: 2, epoch }, m2: { seq: 0 }, m3: { seq: 1 } })
+  // A match room resumes from the tournament room's position of that match: nothing missed, nothing again.
+  const { seq, epoch: from } = room.position.m1!
+  const match = sdk(t, wsUrl, 'u-fan').match('m1', { lastSeq: seq, epoch: from })
+  const matchLog = watch<MatchSnapshotFrame>(match)
+  await matchLog.status('live')
+  t.same([matchLog.snapshots.length, matchLog.events.length, match.position], [0, 0, { seq: 2, epoch }])
 })
 
 t.test('resume: a dropped socket reconnects with lastSeq/epoch and gets exactly the missed events', async (t) => {

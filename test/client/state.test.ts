@@ -38,14 +38,15 @@ t.test('MatchView: a snapshot sets match and position; events advance them once 
   t.same([view.match?.state, view.seq, view.epoch], ['live', 5, 'e'])
 })
 
-t.test('TournamentView: a snapshot replaces all, a resync only its matches; each match has its own seq', async (t) => {
+t.test('TournamentView: a snapshot replaces all, a resync only its matches; each match has its own seq and epoch', async (t) => {
   const view = new TournamentView()
-  const snapshot = (matches: Match[], seqs: Record<string, number>, resync?: true): TournamentSnapshotFrame =>
-    ({ type: 'snapshot', tournamentId: 't1', role: 'spectator', matches, seqs, ...(resync && { resync }) })
+  const everyIn = (epoch: string, matches: Match[]) => Object.fromEntries(matches.map((m) => [m.id, epoch]))
+  const snapshot = (matches: Match[], seqs: Record<string, number>, resync?: true, epochs = everyIn('e1', matches)): TournamentSnapshotFrame =>
+    ({ type: 'snapshot', tournamentId: 't1', role: 'spectator', matches, seqs, epochs, ...(resync && { resync }) })
   // `__proto__` is an ordinary match id: its seq is an own key of `seqs`.
   const seqs = JSON.parse('{"m1": 2, "__proto__": 7}') as Record<string, number>
   view.snapshot(snapshot([match('m1'), match('__proto__'), match('m3')], seqs))
-  t.same(view.positions(), JSON.parse('{"m1": {"seq": 2}, "__proto__": {"seq": 7}, "m3": {"seq": 0}}'))
+  t.same(view.positions(), JSON.parse('{"m1": {"seq": 2, "epoch": "e1"}, "__proto__": {"seq": 7, "epoch": "e1"}, "m3": {"seq": 0, "epoch": "e1"}}'))
   t.ok(Object.hasOwn(view.positions(), '__proto__'))
   t.equal(view.event(started('m1', 3)), 'next')
   t.equal(view.event(started('m3', 1)), 'next')
@@ -53,10 +54,11 @@ t.test('TournamentView: a snapshot replaces all, a resync only its matches; each
   t.equal(view.event(started('__proto__', 9)), 'gap')
   t.equal(view.event(started('m9', 1)), 'gap', 'an event of a match not in the room')
   t.same(view.matches.map((m) => [m.id, m.state]), [['m1', 'live'], ['__proto__', 'scheduled'], ['m3', 'live']])
-  view.snapshot(snapshot([match('m3', { state: 'cancelled' })], { m3: 5 }, true))
+  view.snapshot(snapshot([match('m3', { state: 'cancelled' })], { m3: 5 }, true, { m3: 'e2' }))
   t.same(view.matches.map((m) => [m.id, m.state]), [['m1', 'live'], ['__proto__', 'scheduled'], ['m3', 'cancelled']])
-  t.same(view.positions().m3, { seq: 5 })
-  view.snapshot(snapshot([match('m1')], {}))
+  t.same(view.positions().m3, { seq: 5, epoch: 'e2' }, 'a resync moves its match to its new epoch')
+  t.same(view.positions().m1, { seq: 3, epoch: 'e1' }, 'and leaves the others where they are')
+  view.snapshot(snapshot([match('m1')], {}, undefined, {}))
   t.same(view.matches.map((m) => m.id), ['m1'])
-  t.same(view.positions(), { m1: { seq: 0 } }, 'a match missing from seqs is at 0')
+  t.same(view.positions(), { m1: { seq: 0, epoch: '' } }, 'a match missing from seqs and epochs is at 0, in no epoch')
 })

@@ -62,7 +62,7 @@ describe('a match room', () => {
 describe('a tournament room', () => {
   test('holds every match and a position per match; only ping may be sent', () => {
     expect(tournament.state).type.toBe<ReadonlyArray<Readonly<Match>>>()
-    expect(tournament.position).type.toBe<Readonly<Record<string, { readonly seq: number }>>>()
+    expect(tournament.position).type.toBe<Readonly<Record<string, Readonly<Position>>>>()
     tournament.on('snapshot', (snapshot) => expect(snapshot).type.toBe<TournamentSnapshotFrame>())
     expect(tournament.send({ type: 'ping' })).type.toBe<Promise<void>>()
     expect(tournament.send({ type: 'match.start' })).type.toRaiseError()

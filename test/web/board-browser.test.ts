@@ -27,6 +27,8 @@ t.test('the organizer starts, scores and finalizes through the page; the spectat
   await org.click('form[data-action="match.finalize"] button[type="submit"]')
   await shows(fan, { state: 'completed', scores: { 'u-a': 2, 'u-b': 1 }, winner: 'u-a' })
   t.match(await fan.textContent('#log'), /Final\s*Алиса Łódź wins, Алиса Łódź 2 – 1 Bob Ἀνδρέας/)
+  // The finalize's ack and its event travel independently: the organizer's page may show it last.
+  await org.waitForFunction(() => document.querySelector('#feedback')?.textContent === 'Match finalized.', undefined, { timeout: 5000 })
   t.equal(await org.textContent('#feedback'), 'Match finalized.')
   t.match(await org.textContent('#action-forms'), /No actions while the match is final/)
   await screenshot(fan, 'board-spectator-final')

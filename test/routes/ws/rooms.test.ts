@@ -15,6 +15,12 @@ t.test('a tournament room: snapshot of every match, then events of all matches, 
   const room = client(t, wsUrl, '/ws/tournaments/t1', as('u-fan'))
   const snapshot = await room.next()
   t.match(snapshot, { type: 'snapshot', tournamentId: 't1', role: 'spectator', seqs: { m1: 1, m2: 0, m3: 0 } })
+  const epochs = snapshot.epochs as Record<string, string>
+  t.same(Object.keys(epochs), ['m1', 'm2', 'm3'], 'an epoch per match')
+  const m1Room = client(t, wsUrl, `/ws/matches/m1?lastSeq=1&epoch=${epochs.m1!}`, as('u-fan'))
+  await m1Room.opened
+  m1Room.send({ type: 'ping', id: 'p' })
+  t.same(await m1Room.next(), { type: 'pong', id: 'p' }, 'which a match room resumes from: nothing missed, no snapshot')
   t.same((snapshot.matches as Array<{ id: string, state: string }>).map((m) => [m.id, m.state]), [['m1', 'live'], ['m2', 'live'], ['m3', 'scheduled']])
 
   const org2 = client(t, wsUrl, '/ws/matches/m2', as('u-org2'))
