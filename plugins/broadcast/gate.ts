@@ -54,11 +54,22 @@ export class SequenceGate {
   #waiters: Waiter[] = []
   /** Resolved once no read is running or wanted. */
   #idle: Array<() => void> = []
+  readonly #started: Promise<void>
+  #markStarted!: () => void
 
   constructor (source: GateSource, hooks: GateHooks) {
     this.#source = source
     this.#hooks = hooks
+    this.#started = new Promise((resolve) => { this.#markStarted = resolve })
   }
+
+  /**
+   * Resolves once the first read of the stream head has settled (or the gate closed). A position
+   * read after that is at or after where delivery starts, whatever the transport did with the two
+   * reads (a cluster client may retry one on another connection): a reader that snapshots from it
+   * misses nothing the gate delivers.
+   */
+  started (): Promise<void> { return this.#started }
 
   /** Where delivery stands: `undefined` before the first position read. */
   get position (): StreamPosition | undefined {
@@ -98,6 +109,7 @@ export class SequenceGate {
 
   close (): void {
     this.#closed = true
+    this.#markStarted()
     this.#pending = []
     this.#settle()
     for (const resolve of this.#idle.splice(0)) resolve()
@@ -190,6 +202,7 @@ export class SequenceGate {
       this.#hooks.onError(err)
     }).finally(() => {
       this.#busy = false
+      this.#markStarted()
       if (this.#closed) return
       this.#drain()
       this.#pump()
