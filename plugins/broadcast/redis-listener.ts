@@ -52,6 +52,8 @@ export class PlainListener implements ChannelListener {
   readonly #conn: Redis
   readonly #hooks: ListenerHooks
   readonly #channels = new Set<string>()
+  /** Channels removed while disconnected. */
+  readonly #left = new Set<string>()
 
   constructor (conn: Redis, hooks: ListenerHooks) {
     this.#conn = conn
@@ -70,6 +72,8 @@ export class PlainListener implements ChannelListener {
   remove (channel: string): void {
     if (!this.#channels.delete(channel)) return
     if (this.#conn.status === 'ready') this.#conn.unsubscribe(channel).catch(this.#hooks.error)
+    // ioredis subscribes again, on reconnecting, to what it had: this one is dropped then.
+    else this.#left.add(channel)
   }
 
   health () {
@@ -89,6 +93,8 @@ export class PlainListener implements ChannelListener {
 
   /** (Re)connected: subscribe to everything; ioredis resubscribes too, but only a confirmed SUBSCRIBE tells when. */
   readonly #onReady = (): void => {
+    if (this.#left.size > 0) this.#conn.unsubscribe(...this.#left).catch(this.#hooks.error)
+    this.#left.clear()
     if (this.#channels.size > 0) this.#subscribe([...this.#channels])
   }
 

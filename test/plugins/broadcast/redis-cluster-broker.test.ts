@@ -125,3 +125,21 @@ t.test("a shard's subscriptions ended by the server (MOVED, slot migrated): its 
   conn.emit('moved')
   t.pass('a late notice after close is ignored')
 })
+
+t.test('a channel whose slot the client does not know yet waits, and subscribes once the slot map arrives', async (t) => {
+  // A client that has not loaded the slot map yet (it loads it on connecting).
+  const client = new Cluster(cluster.startupNodes, clusterOptions(500))
+  client.on('error', () => {})
+  t.teardown(() => client.quit().catch(() => client.disconnect()))
+  const b = broker(t, client, uniquePrefix())
+  const matchId = 'm-early'
+  t.equal(client.slots[keySlot(matchId)], undefined, 'no slot map yet')
+  const got: number[] = []
+  t.teardown(b.subscribe(matchId, (events) => got.push(...events.map((e) => e.seq))))
+  t.equal(b.health().pending, 1, 'its channel waits')
+  await once(client, 'ready')
+  await until(() => b.health().pending === 0, 15_000)
+  await b.publish(matchId, [reported(1)])
+  await until(() => got.length > 0, 5000)
+  t.same(got, [1], 'subscribed: events flow')
+})

@@ -96,6 +96,7 @@ t.test('matchcast-broadcast without a store has no outbox: reconcile repairs not
   await app.ready()
   const { events } = app.matchcast
   t.equal(await events.reconcile('m1', await events.position('m1'), 3), false)
+  t.equal(events.health(), undefined, 'a memory broker has no subscriber connections to report')
 })
 
 t.test('a broker ignores malformed messages and channels it no longer watches; a gap is filled from history', async (t) => {

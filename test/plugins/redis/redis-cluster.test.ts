@@ -61,6 +61,25 @@ t.test('the demo server on MATCHCAST_REDIS_CLUSTER_NODES: ready, every slot serv
   t.match(res.json(), { status: 'ok', checks: { redis: { status: 'up', cluster: { state: 'ok', slotsServed: 16384 }, subscribers: [], pendingChannels: 0 } } })
 })
 
+t.test('a node that does not answer in time (SIGSTOP) does not fail readiness while the others serve every slot', async (t) => {
+  const app = await createServer(loadConfig({
+    MATCHCAST_REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','),
+    MATCHCAST_KEY_PREFIX: uniquePrefix(),
+    MATCHCAST_LOG_LEVEL: 'silent',
+    MATCHCAST_READINESS_TIMEOUT_MS: '300'
+  }))
+  t.teardown(() => app.close())
+  await app.ready()
+  // A primary, frozen for less than the cluster's node timeout: no failover, just no answer.
+  const primary = await cluster.primaryOf(0)
+  const pid = Number(/process_id:(\d+)/.exec(String(await cluster.command(primary, 'INFO', 'server')))![1])
+  process.kill(pid, 'SIGSTOP')
+  t.teardown(() => { try { process.kill(pid, 'SIGCONT') } catch {} })
+  const res = await app.inject({ url: '/readyz' })
+  process.kill(pid, 'SIGCONT')
+  t.match(res.json(), { status: 'ok', checks: { redis: { cluster: { state: 'ok', slotsServed: 16384 } } } })
+})
+
 t.test('a shard with no primary left: /readyz is degraded (slots not served); a room on it subscribes once a primary serves it again', async (t) => {
   const app = await createServer(loadConfig({
     MATCHCAST_REDIS_CLUSTER_NODES: cluster.startupNodes.map((n) => `${n.host}:${n.port}`).join(','),
