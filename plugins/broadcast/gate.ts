@@ -101,6 +101,22 @@ export class SequenceGate {
     return new Promise((resolve) => this.#waiters.push({ epoch, seq, resolve }))
   }
 
+  /** Takes a batch sequenced on this node and resolves once it has been delivered (see `waitFor`). */
+  offer (batch: SequencedBatch): Promise<void> {
+    this.push(batch)
+    return this.waitFor(batch.epoch, batch.seq)
+  }
+
+  /**
+   * The stream is at `seq` of `epoch`, but its batches may not have come here (this node's own
+   * publish whose reply timed out: its pub/sub copy was dropped as its own): read the gap from history.
+   */
+  catchUp (epoch: string, seq: number): Promise<void> {
+    if (this.position?.epoch === epoch && this.position.seq >= seq) return Promise.resolve()
+    this.sync()
+    return this.waitFor(epoch, seq)
+  }
+
   /** Resolves once no read is running or wanted any more (at once when none is), or the gate closed. */
   whenIdle (): Promise<void> {
     if (!this.#busy) return Promise.resolve()

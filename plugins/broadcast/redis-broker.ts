@@ -3,33 +3,18 @@ import { Cluster, type Redis } from 'ioredis'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
 import { within } from '../../lib/timeout.js'
-import { DEFAULT_COMMAND_TIMEOUT_MS, type NodeAddress } from '../redis/index.js'
-import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
+import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/index.js'
+import { LocalSubscribers, type Broker, type EventHandler, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
 import type { BrokerHealth, ChannelListener, ListenerHooks } from './redis-listener.js'
 import { LostMatches, OutageLog, type BrokerLog } from './redis-outage.js'
-import { MatchStreams, type KeyLifetimes } from './redis-stream.js'
+import { MatchStreams } from './redis-stream.js'
 import { parseBatch, type PublishReply } from './redis-wire.js'
 import { createListener } from './shard-listener.js'
 
-export interface RedisBrokerOptions extends HistoryOptions, Partial<KeyLifetimes> {
-  /** Command connection (shared), to one server or a cluster: runs the publish script and reads history. Not closed by the broker. */
-  client: Redis | Cluster
-  /**
-   * One server: a dedicated connection for SUBSCRIBE (stuck in subscriber mode). A cluster: opens
-   * a connection to a node, one per shard, for SSUBSCRIBE. The broker closes what it gets.
-   */
-  subscriber: Redis | ((node: NodeAddress) => Redis)
-  /** Prefix of every key and channel: `${prefix}:match:{matchId}…`. */
-  prefix: string
-  log: BrokerLog
-  /**
-   * How long `position` and `since` (read while admitting a room connection) wait for Redis before
-   * treating it as unreachable, also on a client without a command timeout. @default 500
-   */
-  readTimeoutMs?: number
-  now?: () => number
-}
+import type { RedisBrokerOptions } from './redis-options.js'
+
+export type { RedisBrokerOptions } from './redis-options.js'
 
 /**
  * A broker over Redis (one server or a cluster): several instances share sequences, history and rooms.
@@ -74,19 +59,9 @@ export class RedisBroker implements Broker {
   #closed = false
 
   constructor (options: RedisBrokerOptions) {
-    const { client, subscriber } = options
+    const { client, subscriber, finishedTtlMs = 0, idleTtlMs = 0, now = Date.now } = options
     this.#client = client
-    this.#streams = new MatchStreams({
-      client,
-      prefix: options.prefix,
-      nodeId: this.nodeId,
-      sharded: client instanceof Cluster,
-      historySize: options.historySize,
-      historyTtlMs: options.historyTtlMs,
-      finishedTtlMs: options.finishedTtlMs ?? 0,
-      idleTtlMs: options.idleTtlMs ?? 0,
-      now: options.now ?? Date.now
-    })
+    this.#streams = new MatchStreams({ ...options, finishedTtlMs, idleTtlMs, now, nodeId: this.nodeId, sharded: client instanceof Cluster })
     this.#log = options.log
     this.#outage = new OutageLog(options.log)
     this.#readTimeoutMs = options.readTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
@@ -120,20 +95,13 @@ export class RedisBroker implements Broker {
     this.#up()
     if (reply[4] !== '') {
       if (rotate !== '') this.#lost.delete(matchId)
-      await this.#offer(matchId, parseBatch(reply[4]))
+      await this.#gates.get(matchId)?.offer(parseBatch(reply[4]))
     } else if (events.length > 0) {
       // Already sequenced, maybe by this node's own publish whose reply timed out: its pub/sub
       // copy was dropped as our own, so the gate may lag behind; it reads the gap from history.
-      await this.#catchUp(matchId, reply[1], reply[2])
+      await this.#gates.get(matchId)?.catchUp(reply[1], reply[2])
     }
     return reply
-  }
-
-  async #catchUp (matchId: string, epoch: string, seq: number): Promise<void> {
-    const gate = this.#gates.get(matchId)
-    if (gate === undefined || (gate.position?.epoch === epoch && gate.position.seq >= seq)) return
-    gate.sync()
-    await gate.waitFor(epoch, seq)
   }
 
   async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
@@ -146,14 +114,6 @@ export class RedisBroker implements Broker {
     if (status === 'gap') return { status, version }
     if (status === 'moved') return { status, version: version < 0 ? undefined : version }
     return { status: 'published', events: message === '' ? [] : parseBatch(message).events, version }
-  }
-
-  /** Hands a batch to the match's gate (if watched here) and waits until it has been delivered. */
-  async #offer (matchId: string, batch: SequencedBatch): Promise<void> {
-    const gate = this.#gates.get(matchId)
-    if (gate === undefined) return
-    gate.push(batch)
-    await gate.waitFor(batch.epoch, batch.seq)
   }
 
   subscribe (matchId: string, handler: EventHandler, onResync?: ResyncHandler): () => void {
@@ -263,7 +223,7 @@ export class RedisBroker implements Broker {
         const reply = await this.#streams.run(matchId, [], '*')
         this.#lost.delete(matchId)
         this.#up()
-        await this.#offer(matchId, parseBatch(reply[4]))
+        await this.#gates.get(matchId)?.offer(parseBatch(reply[4]))
       }
     } finally {
       this.#lost.schedule()
