@@ -70,7 +70,7 @@ export class PlainListener implements ChannelListener {
   }
 
   remove (channel: string): void {
-    if (!this.#channels.delete(channel)) return
+    this.#channels.delete(channel)
     if (this.#conn.status === 'ready') this.#conn.unsubscribe(channel).catch(this.#hooks.error)
     // ioredis subscribes again, on reconnecting, to what it had: this one is dropped then.
     else this.#left.add(channel)

@@ -140,19 +140,13 @@ export class ShardListener implements ChannelListener {
     this.#retryLater()
   }
 
-  /** Cluster map re-read: every channel whose slot is now served elsewhere moves there. */
+  /**
+   * Cluster map re-read: waiting channels subscribe where their slot is served now. A channel
+   * subscribed on a node that lost its slot needs nothing here: Redis ends such subscriptions
+   * itself (a slot migrated away, a primary demoted) and the connection reports it (`#onMoved`).
+   */
   readonly #reconcile = (): void => {
     if (this.#closed) return
-    const moved = new Map<string, string[]>()
-    for (const [channel, assignment] of this.#wanted) {
-      if (assignment === undefined) continue
-      const owner = this.#owner(channel)
-      if (owner !== undefined && owner !== assignment.node) moved.set(assignment.node, [...moved.get(assignment.node) ?? [], channel])
-    }
-    for (const [node, channels] of moved) {
-      this.#lose(node, channels)
-      this.#drop(node, channels)
-    }
     this.#assign()
   }
 
