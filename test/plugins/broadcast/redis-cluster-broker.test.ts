@@ -143,3 +143,22 @@ t.test('a channel whose slot the client does not know yet waits, and subscribes 
   await until(() => got.length > 0, 5000)
   t.same(got, [1], 'subscribed: events flow')
 })
+
+t.test('health: a shard connection still connecting is down, then up once subscribed', async (t) => {
+  const client = await connect(t)
+  const b = broker(t, client, uniquePrefix())
+  t.teardown(b.subscribe('m-health', () => {}))
+  t.match(b.health(), { subscribers: [{ status: 'down', channels: 1 }], pending: 1 }, 'the connection was just opened')
+  await until(() => b.health().pending === 0, 15_000)
+  t.match(b.health(), { subscribers: [{ status: 'up', channels: 1 }], pending: 0 })
+})
+
+t.test('a closed broker opens no subscriber connection', async (t) => {
+  const client = await connect(t)
+  const b = broker(t, client, uniquePrefix())
+  await b.close()
+  const opened = connections.length
+  b.subscribe('m-closed', () => {})
+  t.equal(connections.length, opened, 'nothing connects')
+  t.same(b.health().subscribers, [])
+})
