@@ -75,21 +75,21 @@ export class MatchView {
  */
 export class TournamentView {
   readonly #matches = new Map<string, Match>()
-  readonly #seqs = new Map<string, number>()
-  readonly #epochs = new Map<string, string>()
+  readonly #positions = new Map<string, { seq: number, epoch: string }>()
   matches: Match[] = []
 
   snapshot (frame: TournamentSnapshotFrame): void {
     if (frame.resync !== true) {
       this.#matches.clear()
-      this.#seqs.clear()
-      this.#epochs.clear()
+      this.#positions.clear()
     }
     for (const match of frame.matches) {
       this.#matches.set(match.id, match)
       // Match ids may be spelled like built-in properties: read `seqs` and `epochs` by own keys only.
-      this.#seqs.set(match.id, Object.hasOwn(frame.seqs, match.id) ? frame.seqs[match.id]! : 0)
-      this.#epochs.set(match.id, Object.hasOwn(frame.epochs, match.id) ? frame.epochs[match.id]! : '')
+      this.#positions.set(match.id, {
+        seq: Object.hasOwn(frame.seqs, match.id) ? frame.seqs[match.id]! : 0,
+        epoch: Object.hasOwn(frame.epochs, match.id) ? frame.epochs[match.id]! : ''
+      })
     }
     this.matches = [...this.#matches.values()]
   }
@@ -98,9 +98,10 @@ export class TournamentView {
   event (event: MatchEvent): Placement {
     const match = this.#matches.get(event.matchId)
     if (match === undefined) return 'gap'
-    const placement = place(this.#seqs.get(event.matchId)!, event.seq)
+    const position = this.#positions.get(event.matchId)!
+    const placement = place(position.seq, event.seq)
     if (placement === 'next') {
-      this.#seqs.set(event.matchId, event.seq)
+      position.seq = event.seq
       const next = applyEvent(match, event)
       this.#matches.set(event.matchId, next)
       this.matches = this.matches.map((m) => (m === match ? next : m))
@@ -111,7 +112,7 @@ export class TournamentView {
   /** Match id → last applied seq and the epoch it counts in (what a match room resumes from). */
   positions (): Record<string, { seq: number, epoch: string }> {
     const out: Record<string, { seq: number, epoch: string }> = {}
-    for (const [id, seq] of this.#seqs) Object.defineProperty(out, id, { value: { seq, epoch: this.#epochs.get(id)! }, enumerable: true })
+    for (const [id, position] of this.#positions) Object.defineProperty(out, id, { value: { ...position }, enumerable: true })
     return out
   }
 }

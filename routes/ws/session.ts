@@ -135,14 +135,14 @@ export async function reconciled (app: FastifyInstance, matchId: string): Promis
 export async function currentTournament (app: FastifyInstance, tournamentId: string, ids: string[]) {
   const { events, timedStore: store } = app.matchcast
   for (let round = 1; ; round++) {
-    const positions = await Promise.all(ids.map((id) => events.position(id)))
+    const read = await Promise.all(ids.map((id) => events.position(id)))
     // A Map, since a match id may be spelled like a built-in property (`__proto__`).
-    const seqs = new Map(ids.map((id, i) => [id, positions[i]!] as const))
+    const positions = new Map(ids.map((id, i) => [id, read[i]!] as const))
     const matches = await store.listMatches(tournamentId)
     const repaired = round < RECONCILE_ROUNDS && (await Promise.all(matches.map(async (m) => {
-      const position = seqs.get(m.id)
+      const position = positions.get(m.id)
       return position !== undefined && await events.reconcile(m.id, position, m.version)
     }))).includes(true)
-    if (!repaired) return { seqs: new Map(ids.map((id) => [id, seqs.get(id)!.seq])), epochs: new Map(ids.map((id) => [id, seqs.get(id)!.epoch])), matches }
+    if (!repaired) return { positions, matches }
   }
 }

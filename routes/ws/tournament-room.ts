@@ -9,6 +9,15 @@ import { coalesceResyncs, type RoomMember } from '../../plugins/websocket/rooms.
 import { TournamentParams, TournamentRoomParams } from '../../schemas/params.js'
 import { admit, begin, current, currentTournament, serve } from './session.js'
 
+/** A tournament snapshot's `seqs` and `epochs`: match id → where that match's sequence stands. */
+function framed (positions: ReadonlyMap<string, { seq: number, epoch: string }>): { seqs: Record<string, number>, epochs: Record<string, string> } {
+  const entries = [...positions]
+  return {
+    seqs: Object.fromEntries(entries.map(([id, p]) => [id, p.seq])),
+    epochs: Object.fromEntries(entries.map(([id, p]) => [id, p.epoch]))
+  }
+}
+
 const tournamentRoom: FastifyPluginAsync = async (app) => {
   const { connections, timedStore: store } = app.matchcast
 
@@ -28,19 +37,18 @@ const tournamentRoom: FastifyPluginAsync = async (app) => {
       // Resyncs asked for together (e.g. every match when Redis returns): one snapshot holding those matches.
       const resync = coalesceResyncs(async (ids) => {
         const now = await Promise.all(ids.map((id) => current(app, conn, id)))
-        const seqs = Object.fromEntries(ids.map((id, i) => [id, now[i]!.seq]))
-        const epochs = Object.fromEntries(ids.map((id, i) => [id, now[i]!.epoch]))
-        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: now.map((c) => c.match), seqs, epochs, names, resync: true })
+        const positions = new Map(ids.map((id, i) => [id, now[i]!] as const))
+        conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: now.map((c) => c.match), ...framed(positions), names, resync: true })
       })
       const members = list.map((m) => {
         const member: RoomMember = { connection: conn, held: [], resync: () => resync(m.id) }
         conn.onClose(connections.rooms.join(m.id, member))
         return [m.id, member] as const
       })
-      const { seqs, epochs, matches: matchesNow } = await currentTournament(app, tournamentId, list.map((m) => m.id))
-      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, seqs: Object.fromEntries(seqs), epochs: Object.fromEntries(epochs), names })
+      const { positions, matches: matchesNow } = await currentTournament(app, tournamentId, list.map((m) => m.id))
+      conn.send({ type: 'snapshot', tournamentId, role: admitted.role, matches: matchesNow, ...framed(positions), names })
       for (const [id, member] of members) {
-        conn.lastSeq.set(id, seqs.get(id)!)
+        conn.lastSeq.set(id, positions.get(id)!.seq)
         connections.rooms.release(id, member)
       }
       // A tournament room is read-only for every role.
