@@ -80,13 +80,28 @@ function boolean (env: Env, name: string): boolean | undefined {
   return value === 'true' || value === '1'
 }
 
-type Parser = (env: Env, name: string) => number | boolean | string | undefined
+/** `host:port,host:port` → the startup nodes of a Redis Cluster. */
+function clusterNodes (env: Env, name: string): { cluster: Array<{ host: string, port: number }> } | undefined {
+  const value = read(env, name)
+  if (value === undefined) return undefined
+  const nodes = value.split(',').map((n) => n.trim()).filter(Boolean).map((node) => {
+    const match = /^(.+):(\d{1,5})$/.exec(node)
+    if (match === null || Number(match[2]) > 65535) throw new Error(`${name}: expected a comma list of host:port, got ${JSON.stringify(node)}`)
+    // A bracketed IPv6 address ([::1]:7000) is given to ioredis without its brackets.
+    return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(match[2]) }
+  })
+  if (nodes.length === 0) throw new Error(`${name}: expected a comma list of host:port, got none`)
+  return { cluster: nodes }
+}
+
+type Parser = (env: Env, name: string) => number | boolean | string | object | undefined
 
 /** Environment variable → option path and parser, for every option the demo server exposes. */
 export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], Parser]>> = {
   MATCHCAST_JWT_REQUIRE_EXP: [['auth', 'requireExp'], boolean],
   MATCHCAST_JWT_CLOCK_TOLERANCE_MS: [['auth', 'clockToleranceMs'], integer],
   REDIS_URL: [['redis'], read],
+  MATCHCAST_REDIS_CLUSTER_NODES: [['redis'], clusterNodes],
   MATCHCAST_KEY_PREFIX: [['keyPrefix'], read],
   MATCHCAST_BATCH_WINDOW_MS: [['batching', 'windowMs'], integer],
   MATCHCAST_BATCH_MAX: [['batching', 'maxBatch'], integer],
@@ -94,6 +109,8 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_HISTORY_TTL_MS: [['history', 'ttlMs'], integer],
   MATCHCAST_OUTBOX_LEASE_MS: [['outbox', 'leaseMs'], integer],
   MATCHCAST_OUTBOX_SWEEP_INTERVAL_MS: [['outbox', 'sweepIntervalMs'], integer],
+  MATCHCAST_HISTORY_FINISHED_TTL_MS: [['history', 'finishedTtlMs'], integer],
+  MATCHCAST_HISTORY_IDLE_TTL_MS: [['history', 'idleTtlMs'], integer],
   MATCHCAST_MAX_CONNECTIONS_PER_USER: [['rateLimit', 'maxConnectionsPerUser'], integer],
   MATCHCAST_MESSAGES_PER_SECOND: [['rateLimit', 'messagesPerSecond'], number],
   MATCHCAST_BURST: [['rateLimit', 'burst'], integer],
@@ -162,6 +179,9 @@ export function loadConfig (env: Env): DemoConfig {
   }
   checkSeedMembership(seed)
   const options: MatchcastOptions & Record<string, unknown> = { auth: { secret: secret ?? DEV_SECRET } }
+  if (read(env, 'REDIS_URL') !== undefined && read(env, 'MATCHCAST_REDIS_CLUSTER_NODES') !== undefined) {
+    throw new Error('MATCHCAST_REDIS_CLUSTER_NODES: set either it (a Redis Cluster) or REDIS_URL (one server), not both')
+  }
   for (const [name, [path, parse]] of Object.entries(ENV_OPTIONS)) {
     const value = parse(env, name)
     if (value === undefined) continue

@@ -228,7 +228,17 @@ export const Readiness = Type.Object({
       status: CheckStatus,
       latencyMs: Type.Number(),
       message: Type.Optional(Type.String()),
-      limiter: Type.Optional(Type.String({ description: 'Where the rate limiter keeps its counters now (e.g. `redis` or `memory`).' }))
+      limiter: Type.Optional(Type.String({ description: 'Where the rate limiter keeps its counters now (e.g. `redis` or `memory`).' })),
+      cluster: Type.Optional(Type.Object({
+        state: Type.Union([Type.Literal('ok'), Type.Literal('fail')], { description: '`ok` when every slot is served (`cluster_state` of the nodes).' }),
+        slotsServed: Type.Integer({ description: 'Slots served by a reachable primary, of 16384.' })
+      }, { additionalProperties: false, description: 'On a Redis Cluster: whether every slot is served.' })),
+      subscribers: Type.Optional(Type.Array(Type.Object({
+        node: Type.String({ description: '`host:port` of the server, or of the cluster primary (one per shard in use).' }),
+        status: CheckStatus,
+        channels: Type.Integer({ description: 'Match channels subscribed on it.' })
+      }, { additionalProperties: false }), { description: 'The pub/sub subscriber connections of this instance.' })),
+      pendingChannels: Type.Optional(Type.Integer({ description: 'Watched match channels without a subscription right now (their shard is being found or reconnected).' }))
     }, { additionalProperties: false }))
   }, { additionalProperties: false })
 }, {

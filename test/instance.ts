@@ -75,7 +75,8 @@ await app.ready()
 const client = redis as Redis & PublishCommand
 const publish = client.matchcastPublish.bind(client)
 client.matchcastPublish = async (...args) => {
-  const relaying = args.length > 10
+  // Two keys and ten fixed arguments (lua/publish.lua); more are events.
+  const relaying = args.length > 12
   if (relaying) at('publish')
   const reply = await publish(...args)
   if (relaying) at('sequenced')

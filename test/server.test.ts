@@ -34,6 +34,8 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_HISTORY_TTL_MS: '1000',
     MATCHCAST_OUTBOX_LEASE_MS: '2000',
     MATCHCAST_OUTBOX_SWEEP_INTERVAL_MS: '250',
+    MATCHCAST_HISTORY_FINISHED_TTL_MS: '2000',
+    MATCHCAST_HISTORY_IDLE_TTL_MS: '3000',
     MATCHCAST_MAX_CONNECTIONS_PER_USER: '2',
     MATCHCAST_MESSAGES_PER_SECOND: '2.5',
     MATCHCAST_BURST: '4',
@@ -81,7 +83,7 @@ t.test('every variable maps onto its option', async (t) => {
     options: {
       auth: { secret: 's3cret', requireExp: false, clockToleranceMs: 2000 },
       batching: { windowMs: 10, maxBatch: 7 },
-      history: { size: 50, ttlMs: 1000 },
+      history: { size: 50, ttlMs: 1000, finishedTtlMs: 2000, idleTtlMs: 3000 },
       outbox: { leaseMs: 2000, sweepIntervalMs: 250 },
       redis: 'redis://127.0.0.1:6390',
       keyPrefix: 'demo',
@@ -111,6 +113,11 @@ t.test('every variable maps onto its option', async (t) => {
   })
 })
 
+t.test('MATCHCAST_REDIS_CLUSTER_NODES: the startup nodes of a Redis Cluster', async (t) => {
+  t.same(loadConfig({ MATCHCAST_REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b:7001 ,[::1]:7002,' }).options.redis,
+    { cluster: [{ host: '10.0.0.1', port: 7000 }, { host: 'redis-b', port: 7001 }, { host: '::1', port: 7002 }] })
+})
+
 t.test('a bad value stops the start with a message naming the variable', async (t) => {
   const bad: Array<[Record<string, string>, RegExp]> = [
     [{ PORT: 'eighty' }, /^PORT: expected an integer/],
@@ -123,6 +130,10 @@ t.test('a bad value stops the start with a message naming the variable', async (
     [{ MATCHCAST_JWT_REQUIRE_EXP: 'no' }, /^MATCHCAST_JWT_REQUIRE_EXP: expected true or false/],
     [{ MATCHCAST_DEMO_SIGN_IN: 'maybe' }, /^MATCHCAST_DEMO_SIGN_IN: expected true or false/],
     [{ MATCHCAST_CERTIFICATE_KEY_FILE: join(dir, 'nokey.pem') }, /^MATCHCAST_CERTIFICATE_KEY_FILE: cannot read/],
+    [{ MATCHCAST_REDIS_CLUSTER_NODES: ' , ' }, /^MATCHCAST_REDIS_CLUSTER_NODES: expected a comma list of host:port, got none/],
+    [{ MATCHCAST_REDIS_CLUSTER_NODES: '127.0.0.1' }, /^MATCHCAST_REDIS_CLUSTER_NODES: expected a comma list of host:port, got "127.0.0.1"/],
+    [{ MATCHCAST_REDIS_CLUSTER_NODES: 'a:7000,b:99999' }, /^MATCHCAST_REDIS_CLUSTER_NODES: expected a comma list of host:port, got "b:99999"/],
+    [{ MATCHCAST_REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://a' }, /^MATCHCAST_REDIS_CLUSTER_NODES: set either it .* or REDIS_URL/],
     [{ MATCHCAST_CONNECTION_TIMEOUT_MS: '-1' }, /^MATCHCAST_CONNECTION_TIMEOUT_MS: expected 0 or more, got -1/],
     [{ MATCHCAST_REQUEST_TIMEOUT_MS: '30s' }, /^MATCHCAST_REQUEST_TIMEOUT_MS: expected an integer/]
   ]
@@ -143,6 +154,7 @@ t.test('an out-of-range value fails at registration, still naming the variable',
     [{ MATCHCAST_CLOSE_GRACE_MS: '0' }, /^MATCHCAST_CLOSE_GRACE_MS: /],
     [{ MATCHCAST_JWT_CLOCK_TOLERANCE_MS: '-5' }, /^MATCHCAST_JWT_CLOCK_TOLERANCE_MS: .*auth\.clockToleranceMs: /],
     [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL: .*redis: must be a redis:\/\//],
+    [{ MATCHCAST_HISTORY_FINISHED_TTL_MS: '-1' }, /^MATCHCAST_HISTORY_FINISHED_TTL_MS: .*history\.finishedTtlMs/],
     [{ MATCHCAST_HTTP_RATE_MAX: '0' }, /^MATCHCAST_HTTP_RATE_MAX: .*rateLimit\.http\.max/],
     [{ MATCHCAST_BACKPRESSURE_HARD_LIMIT: '0' }, /^MATCHCAST_BACKPRESSURE_HARD_LIMIT: /],
     [{ MATCHCAST_STORE_TIMEOUT_MS: '0' }, /^MATCHCAST_STORE_TIMEOUT_MS: .*store\.timeoutMs: must be >= 1/],

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import type { TestLike } from './test-like.js'
 import type { Certificate, Payout, Seed } from '../schemas/common.js'
 import { shortCodeOf } from '../plugins/certificates/codes.js'
-import type { Store } from '../plugins/store/store.js'
+import { canPrune, type IdempotencyPruning, type Store } from '../plugins/store/store.js'
 
 export type StoreFactory = (t: TestLike, seed: Seed) => Promise<Store>
 
@@ -396,6 +396,24 @@ export function storeSuite (t: TestLike, factory: StoreFactory): void {
     await new Promise((resolve) => setTimeout(resolve, 30))
     t.same(await store.beginIdempotent('u-org', 'k', 'f2', 10, LEASE), { state: 'started' })
     t.same(await store.beginIdempotent('u-org', 'k', 'f2', 60_000, LEASE), { state: 'in_flight' }, 'the new claim replaced the old record')
+  })
+
+  t.test('idempotency: pruning deletes the records past the TTL, keeps the others, and tells when the next expires', async (t) => {
+    const store = await fresh(t)
+    t.ok(canPrune(store), 'the store can prune')
+    const pruning = store as Store & IdempotencyPruning
+    t.same(await pruning.pruneIdempotent(1000), { deleted: 0, nextExpiryMs: undefined }, 'nothing to prune')
+    await store.beginIdempotent('u-org', 'old', 'f', 60_000, LEASE)
+    await store.finishIdempotent('u-org', 'old', { statusCode: 200, body: {} })
+    await store.beginIdempotent('u-a', 'old-in-flight', 'f', 60_000, LEASE)
+    // A real wait: the TTL is measured by the store's own clock (the database's, for PostgreSQL).
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await store.beginIdempotent('u-org', 'new', 'f', 60_000, LEASE)
+    const pruned = await pruning.pruneIdempotent(250)
+    t.equal(pruned.deleted, 2, 'the two records older than 250 ms, finished or not')
+    t.ok(pruned.nextExpiryMs !== undefined && pruned.nextExpiryMs > 100 && pruned.nextExpiryMs <= 250, `the new one expires in ${pruned.nextExpiryMs} ms`)
+    t.same(await store.beginIdempotent('u-org', 'new', 'f', 60_000, LEASE), { state: 'in_flight' }, 'the fresh record is kept')
+    t.same(await store.beginIdempotent('u-org', 'old', 'f2', 60_000, LEASE), { state: 'started' }, 'a pruned key starts afresh')
   })
 
   t.test('idempotency race: of 50 concurrent begins with one key, exactly one starts', async (t) => {

@@ -108,8 +108,10 @@ interface Subscription {
 
 export class LocalSubscribers {
   readonly #handlers = new Map<string, Set<Subscription>>()
-  /** While held: the matches whose resync notice waits for `release`. */
-  #held: Set<string> | undefined
+  /** Active holds, by reason: every match (`undefined`) or the matches in the set. */
+  readonly #holds = new Map<string, ReadonlySet<string> | undefined>()
+  /** The matches whose resync notice waits for the holds that cover them to be released. */
+  readonly #held = new Set<string>()
 
   /** Adds a handler; `onFirst` runs when the match gains its first handler, `onLast` when it loses its last. */
   add (matchId: string, handler: EventHandler, onResync?: ResyncHandler, onFirst?: () => void, onLast?: () => void): () => void {
@@ -136,15 +138,15 @@ export class LocalSubscribers {
 
   deliver (matchId: string, events: MatchEvent[]): void {
     // A match whose resync notice is held: the snapshot read after the notice reflects these.
-    if (this.#held?.has(matchId) === true) return
+    if (this.#held.has(matchId)) return
     const set = this.#handlers.get(matchId)
     if (set === undefined) return
     for (const entry of set) entry.events(events)
   }
 
-  /** Tells every subscriber of the match to resync (once `release`d, while held). */
+  /** Tells every subscriber of the match to resync (once the holds covering it are released). */
   resync (matchId: string): void {
-    if (this.#held !== undefined) {
+    if (this.#covered(matchId)) {
       this.#held.add(matchId)
       return
     }
@@ -154,21 +156,38 @@ export class LocalSubscribers {
   }
 
   /**
-   * Holds resync notices until `release`, which gives them all in one go (one per match), so a
-   * subscriber of many matches (a tournament room) can answer them with one snapshot. A match with
-   * a held notice gets no events meanwhile. Idempotent.
+   * Holds resync notices of `matchIds` (every match when absent) until `release(reason)`, which
+   * gives them in one go (one per match), so a subscriber of many matches (a tournament room) can
+   * answer them with one snapshot. A match with a held notice gets no events meanwhile. Holds of
+   * different reasons (the command connection, one cluster shard) overlap: a notice is given once
+   * no hold covers its match. Holding again under a reason widens that hold.
    */
-  hold (): void { this.#held ??= new Set() }
+  hold (reason: string, matchIds?: Iterable<string>): void {
+    if (matchIds === undefined || (this.#holds.has(reason) && this.#holds.get(reason) === undefined)) {
+      this.#holds.set(reason, undefined)
+      return
+    }
+    this.#holds.set(reason, new Set([...this.#holds.get(reason) ?? [], ...matchIds]))
+  }
 
-  /** Gives the held resync notices, and stops holding. */
-  release (): void {
-    const held = this.#held ?? []
-    this.#held = undefined
-    for (const matchId of held) this.resync(matchId)
+  /** Ends the hold of `reason`, and gives the held notices no other hold covers. */
+  release (reason: string): void {
+    if (!this.#holds.delete(reason)) return
+    for (const matchId of [...this.#held]) {
+      if (this.#covered(matchId)) continue
+      this.#held.delete(matchId)
+      this.resync(matchId)
+    }
+  }
+
+  #covered (matchId: string): boolean {
+    for (const matchIds of this.#holds.values()) if (matchIds === undefined || matchIds.has(matchId)) return true
+    return false
   }
 
   clear (): void {
     this.#handlers.clear()
-    this.#held = undefined
+    this.#holds.clear()
+    this.#held.clear()
   }
 }

@@ -54,11 +54,22 @@ export class SequenceGate {
   #waiters: Waiter[] = []
   /** Resolved once no read is running or wanted. */
   #idle: Array<() => void> = []
+  readonly #started: Promise<void>
+  #markStarted!: () => void
 
   constructor (source: GateSource, hooks: GateHooks) {
     this.#source = source
     this.#hooks = hooks
+    this.#started = new Promise((resolve) => { this.#markStarted = resolve })
   }
+
+  /**
+   * Resolves once the first read of the stream head has settled (or the gate closed). A position
+   * read after that is at or after where delivery starts, whatever the transport did with the two
+   * reads (a cluster client may retry one on another connection): a reader that snapshots from it
+   * misses nothing the gate delivers.
+   */
+  started (): Promise<void> { return this.#started }
 
   /** Where delivery stands: `undefined` before the first position read. */
   get position (): StreamPosition | undefined {
@@ -90,6 +101,22 @@ export class SequenceGate {
     return new Promise((resolve) => this.#waiters.push({ epoch, seq, resolve }))
   }
 
+  /** Takes a batch sequenced on this node and resolves once it has been delivered (see `waitFor`). */
+  offer (batch: SequencedBatch): Promise<void> {
+    this.push(batch)
+    return this.waitFor(batch.epoch, batch.seq)
+  }
+
+  /**
+   * The stream is at `seq` of `epoch`, but its batches may not have come here (this node's own
+   * publish whose reply timed out: its pub/sub copy was dropped as its own): read the gap from history.
+   */
+  catchUp (epoch: string, seq: number): Promise<void> {
+    if (this.position?.epoch === epoch && this.position.seq >= seq) return Promise.resolve()
+    this.sync()
+    return this.waitFor(epoch, seq)
+  }
+
   /** Resolves once no read is running or wanted any more (at once when none is), or the gate closed. */
   whenIdle (): Promise<void> {
     if (!this.#busy) return Promise.resolve()
@@ -98,6 +125,7 @@ export class SequenceGate {
 
   close (): void {
     this.#closed = true
+    this.#markStarted()
     this.#pending = []
     this.#settle()
     for (const resolve of this.#idle.splice(0)) resolve()
@@ -190,6 +218,7 @@ export class SequenceGate {
       this.#hooks.onError(err)
     }).finally(() => {
       this.#busy = false
+      this.#markStarted()
       if (this.#closed) return
       this.#drain()
       this.#pump()

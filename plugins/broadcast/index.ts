@@ -10,7 +10,7 @@ import { parseOptions, type OptionsInput } from '../../lib/options.js'
 import { Batcher } from './batcher.js'
 import type { Broker, EventHandler, ResyncHandler, StreamPosition } from './broker.js'
 import { MemoryBroker } from './memory-broker.js'
-import { RedisBroker } from './redis-broker.js'
+import { RedisBroker, type BrokerHealth } from './redis-broker.js'
 import { OutboxRelay } from './relay.js'
 
 export const DEFAULT_WINDOW_MS = 50
@@ -19,6 +19,8 @@ export const DEFAULT_HISTORY_SIZE = 1000
 export const DEFAULT_HISTORY_TTL_MS = 5 * 60_000
 export const DEFAULT_OUTBOX_LEASE_MS = 5000
 export const DEFAULT_OUTBOX_SWEEP_INTERVAL_MS = 1000
+export const DEFAULT_FINISHED_TTL_MS = 60 * 60_000
+export const DEFAULT_IDLE_TTL_MS = 24 * 60 * 60_000
 
 export const BroadcastOptions = Type.Object({
   batching: Type.Object({
@@ -31,7 +33,14 @@ export const BroadcastOptions = Type.Object({
     /** Events kept per match for `?lastSeq=` resume. @default 1000 */
     size: Type.Integer({ minimum: 0, maximum: 1_000_000, default: DEFAULT_HISTORY_SIZE }),
     /** Events older than this are no longer replayed. @default 300000 (5 minutes) */
-    ttlMs: Type.Integer({ minimum: 0, default: DEFAULT_HISTORY_TTL_MS })
+    ttlMs: Type.Integer({ minimum: 0, default: DEFAULT_HISTORY_TTL_MS }),
+    /**
+     * With Redis: a finished (completed or cancelled) match's sequence, epoch and history expire
+     * this long after its last event; 0 keeps them. @default 3600000 (1 hour)
+     */
+    finishedTtlMs: Type.Integer({ minimum: 0, default: DEFAULT_FINISHED_TTL_MS }),
+    /** With Redis: any other match's keys expire this long after its last event; 0 keeps them. @default 86400000 (24 hours) */
+    idleTtlMs: Type.Integer({ minimum: 0, default: DEFAULT_IDLE_TTL_MS })
   }, { default: {}, additionalProperties: false }),
   outbox: Type.Object({
     /**
@@ -73,6 +82,8 @@ export interface MatchEvents {
   readonly stats: { readonly flushes: number, readonly events: number }
   /** Flushes every open window now; resolves when all flushes have been published. */
   flush (): Promise<void>
+  /** With Redis: the subscriber connections (one per cluster shard in use) and the pub/sub traffic; `undefined` in memory. */
+  health (): BrokerHealth | undefined
 }
 
 declare module '../../lib/namespace.js' {
@@ -122,6 +133,7 @@ export function createMatchEvents (broker: Broker, batching: BroadcastOptions['b
     reconcile: async (matchId, position, version) => relay?.reconcile(matchId, position, version) ?? false,
     since: (matchId, afterSeq, epoch) => broker.since(matchId, afterSeq, epoch),
     flush: () => batcher.flushAll(),
+    health: () => broker instanceof RedisBroker ? broker.health() : undefined,
     stats
   }
 }
@@ -133,7 +145,17 @@ const plugin: FastifyPluginAsync<OptionsInput<BroadcastOptions>> = async (app, r
   const redis = namespace(app).redis
   const broker: Broker = redis === undefined
     ? new MemoryBroker(history)
-    : new RedisBroker({ ...history, client: redis.client, subscriber: redis.duplicate(), prefix: redis.prefix, log: app.log, readTimeoutMs: redis.commandTimeoutMs })
+    : new RedisBroker({
+      ...history,
+      finishedTtlMs: options.history.finishedTtlMs,
+      idleTtlMs: options.history.idleTtlMs,
+      client: redis.client,
+      // One server: one subscriber connection. A cluster: one per shard, opened as channels need them.
+      subscriber: redis.cluster ? (node) => redis.duplicate(node) : redis.duplicate(),
+      prefix: redis.prefix,
+      log: app.log,
+      readTimeoutMs: redis.commandTimeoutMs
+    })
   // Registered the other way round, this instance would silently keep its rooms to itself.
   app.addHook('onReady', async () => {
     if (redis === undefined && app.matchcast.redis !== undefined) {

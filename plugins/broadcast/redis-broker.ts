@@ -1,21 +1,27 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
 import { within } from '../../lib/timeout.js'
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/index.js'
-import { LocalSubscribers, type Broker, type EventHandler, type HistoryOptions, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
+import { LocalSubscribers, type Broker, type EventHandler, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
-import { definePublish, eventArgs, parseBatch, readHistory, type PublishCommand, type PublishReply } from './redis-wire.js'
-import type { BrokerLog, RedisBrokerOptions } from './redis-options.js'
+import type { BrokerHealth, ChannelListener, ListenerHooks } from './redis-listener.js'
+import { LostMatches, OutageLog, type BrokerLog } from './redis-outage.js'
+import { MatchStreams } from './redis-stream.js'
+import { parseBatch, type PublishReply } from './redis-wire.js'
+import { createListener } from './shard-listener.js'
 
-export type { BrokerLog, RedisBrokerOptions } from './redis-options.js'
+import type { RedisBrokerOptions } from './redis-options.js'
+
+export type { RedisBrokerOptions } from './redis-options.js'
 
 /**
- * A broker over Redis: several instances share sequences, history and rooms.
+ * A broker over Redis (one server or a cluster): several instances share sequences, history and rooms.
  *
- * - Sequencing, history and the PUBLISH happen in one Lua script (`lua/publish.lua`), so a seq is
- *   never assigned without being recorded and announced.
+ * - Sequencing, history and the publish happen in one Lua script (`redis-stream.ts`: keys, their
+ *   lifetimes, the epoch fence); on a cluster every key of a match is in one slot, and its channel
+ *   is sharded (`shard-listener.ts`: SSUBSCRIBE, one connection per shard).
  * - Pub/sub is at-most-once and arrives on another connection than a publish's reply. Each watched
  *   match therefore has a `SequenceGate` that orders what arrives from both, fills gaps from
  *   history and resyncs subscribers when it cannot. A node's own batches are delivered from the
@@ -30,51 +36,45 @@ export type { BrokerLog, RedisBrokerOptions } from './redis-options.js'
  */
 /** The epoch of a position read while Redis did not answer; never the epoch of a real sequence. */
 export const UNAVAILABLE_EPOCH = 'unavailable'
+export type { BrokerLog } from './redis-outage.js'
+export type { BrokerHealth } from './redis-listener.js'
 
 export class RedisBroker implements Broker {
   readonly nodeId = randomUUID()
-  readonly #client: Redis & PublishCommand
-  readonly #subscriber: Redis
-  readonly #prefix: string
-  readonly #options: HistoryOptions
+  readonly #client: Redis | Cluster
+  readonly #streams: MatchStreams
+  readonly #listener: ChannelListener
   readonly #log: BrokerLog
-  readonly #now: () => number
   readonly #readTimeoutMs: number
   readonly #local = new LocalSubscribers()
   readonly #gates = new Map<string, SequenceGate>()
   /** Channel → match id, for the matches this node watches. */
   readonly #channels = new Map<string, string>()
   /** Matches whose events could not be sequenced: they get a new epoch as soon as Redis answers. */
-  readonly #lost = new Set<string>()
+  readonly #lost = new LostMatches(() => { this.#rotateLost().catch(this.#down) })
+  readonly #outage: OutageLog
   /** Own messages start with this, so they are dropped without parsing. */
   readonly #self: string
-  #healthy = true
+  readonly #traffic = { received: 0, own: 0, unwatched: 0 }
   #closed = false
 
   constructor (options: RedisBrokerOptions) {
-    this.#client = options.client as Redis & PublishCommand
-    this.#subscriber = options.subscriber
-    this.#prefix = options.prefix
-    this.#options = { historySize: options.historySize, historyTtlMs: options.historyTtlMs }
+    const { client, subscriber, finishedTtlMs = 0, idleTtlMs = 0, now = Date.now } = options
+    this.#client = client
+    this.#streams = new MatchStreams({ ...options, finishedTtlMs, idleTtlMs, now, nodeId: this.nodeId, sharded: client instanceof Cluster })
     this.#log = options.log
-    this.#now = options.now ?? Date.now
+    this.#outage = new OutageLog(options.log)
     this.#readTimeoutMs = options.readTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
     this.#self = `{"v":1,"node":"${this.nodeId}"`
-    definePublish(this.#client)
-    this.#subscriber.on('message', this.#onMessage)
-    this.#subscriber.on('ready', this.#onReady)
-    this.#subscriber.on('close', this.#onConnectionLost)
-    this.#subscriber.on('error', this.#down)
+    const hooks: ListenerHooks = { message: this.#onMessage, subscribed: this.#onSubscribed, lost: this.#onLost, error: this.#down }
+    this.#listener = createListener(client, subscriber, hooks)
     this.#client.on('ready', this.#onReady)
     this.#client.on('close', this.#onConnectionLost)
   }
 
-  #stream (matchId: string): string { return `${this.#prefix}:match:${matchId}` }
-
-  async #run (matchId: string, rotate: string, base: string, last: string, args: string[]): Promise<PublishReply> {
-    const stream = this.#stream(matchId)
-    return this.#client.matchcastPublish(stream, `${stream}:history`, `${stream}:events`, randomUUID(), rotate,
-      this.#options.historySize, this.#options.historyTtlMs, this.nodeId, base, last, ...args)
+  /** The subscriber connections (one per cluster shard in use), channels waiting for one, pub/sub traffic. */
+  health (): BrokerHealth {
+    return { ...this.#listener.health(), messages: { ...this.#traffic } }
   }
 
   /**
@@ -83,13 +83,10 @@ export class RedisBroker implements Broker {
    */
   async #sequence (matchId: string, events: PendingEvent[], batch?: RelayBatch): Promise<PublishReply> {
     if (this.#closed) throw new Error('broker is closed')
-    const ts = new Date(this.#now()).toISOString()
-    const lost = this.#lost.has(matchId)
-    const rotate = batch?.rotateFrom !== undefined ? String(batch.rotateFrom ?? -1) : (lost ? '*' : '')
+    const rotate = batch?.rotateFrom !== undefined ? String(batch.rotateFrom ?? -1) : (this.#lost.has(matchId) ? '*' : '')
     let reply: PublishReply
     try {
-      reply = await this.#run(matchId, rotate, batch === undefined ? '' : String(batch.base), batch === undefined ? '' : String(batch.last),
-        eventArgs(matchId, ts, events, batch?.versions))
+      reply = await this.#streams.run(matchId, events, rotate, batch)
     } catch (err) {
       if (events.some((_e, i) => batch?.versions[i] === undefined)) this.#lost.add(matchId)
       this.#down(err)
@@ -98,20 +95,13 @@ export class RedisBroker implements Broker {
     this.#up()
     if (reply[4] !== '') {
       if (rotate !== '') this.#lost.delete(matchId)
-      await this.#offer(matchId, parseBatch(reply[4]))
+      await this.#gates.get(matchId)?.offer(parseBatch(reply[4]))
     } else if (events.length > 0) {
       // Already sequenced, maybe by this node's own publish whose reply timed out: its pub/sub
       // copy was dropped as our own, so the gate may lag behind; it reads the gap from history.
-      await this.#catchUp(matchId, reply[1], reply[2])
+      await this.#gates.get(matchId)?.catchUp(reply[1], reply[2])
     }
     return reply
-  }
-
-  async #catchUp (matchId: string, epoch: string, seq: number): Promise<void> {
-    const gate = this.#gates.get(matchId)
-    if (gate === undefined || (gate.position?.epoch === epoch && gate.position.seq >= seq)) return
-    gate.sync()
-    await gate.waitFor(epoch, seq)
   }
 
   async publish (matchId: string, events: PendingEvent[]): Promise<MatchEvent[]> {
@@ -126,14 +116,6 @@ export class RedisBroker implements Broker {
     return { status: 'published', events: message === '' ? [] : parseBatch(message).events, version }
   }
 
-  /** Hands a batch to the match's gate (if watched here) and waits until it has been delivered. */
-  async #offer (matchId: string, batch: SequencedBatch): Promise<void> {
-    const gate = this.#gates.get(matchId)
-    if (gate === undefined) return
-    gate.push(batch)
-    await gate.waitFor(batch.epoch, batch.seq)
-  }
-
   subscribe (matchId: string, handler: EventHandler, onResync?: ResyncHandler): () => void {
     return this.#local.add(matchId, handler, onResync, () => this.#watch(matchId), () => this.#unwatch(matchId))
   }
@@ -142,40 +124,59 @@ export class RedisBroker implements Broker {
     const gate = new SequenceGate({
       // The gate reads the raw way: a failed read makes it stale until Redis answers again.
       position: () => this.#position(matchId),
-      since: (afterSeq, epoch) => this.#since(matchId, afterSeq, epoch)
+      since: (afterSeq, epoch) => this.#streams.since(matchId, afterSeq, epoch)
     }, {
       deliver: (events) => this.#local.deliver(matchId, events),
       resync: () => this.#local.resync(matchId),
       onError: this.#down
     })
     this.#gates.set(matchId, gate)
-    this.#channels.set(`${this.#stream(matchId)}:events`, matchId)
+    const channel = this.#streams.channel(matchId)
+    this.#channels.set(channel, matchId)
     // The starting position is read now, on the command connection, so it is at or before that of
     // any reader that subscribes first and reads after (the rooms' snapshots).
     gate.sync()
-    if (this.#subscriber.status === 'ready') this.#listen([matchId])
+    this.#listener.add([channel])
   }
 
   #unwatch (matchId: string): void {
     this.#gates.get(matchId)!.close()
     this.#gates.delete(matchId)
-    const channel = `${this.#stream(matchId)}:events`
+    const channel = this.#streams.channel(matchId)
     this.#channels.delete(channel)
-    if (this.#subscriber.status === 'ready') this.#subscriber.unsubscribe(channel).catch(this.#down)
+    this.#listener.remove(channel)
+    this.#local.release(`subscription:${matchId}`)
   }
 
-  /** Subscribes to the matches' channels, then syncs their gates: whatever was published before the subscription took effect comes from history. */
-  #listen (matchIds: string[]): void {
-    const channels = matchIds.map((id) => `${this.#stream(id)}:events`)
-    this.#subscriber.subscribe(...channels).then(() => {
-      for (const id of matchIds) this.#gates.get(id)?.sync()
-    }, this.#down)
+  /**
+   * Channels are subscribed (again): their gates re-read the head, so whatever was published before
+   * the subscription took effect comes from history (or they resync); then their held resync
+   * notices are given together. Lost matches among them start their new epoch first.
+   */
+  readonly #onSubscribed = (channels: string[]): void => {
+    const matchIds = channels.map((c) => this.#channels.get(c)).filter((id) => id !== undefined)
+    this.#settle(matchIds, matchIds.map((id) => `subscription:${id}`)).catch(this.#down)
+  }
+
+  /** Subscriptions ended (a shard went away, a slot moved): resync notices of their matches wait for `#onSubscribed`. */
+  readonly #onLost = (channels: string[]): void => {
+    for (const channel of channels) {
+      const matchId = this.#channels.get(channel)
+      if (matchId !== undefined) this.#local.hold(`subscription:${matchId}`, [matchId])
+    }
   }
 
   readonly #onMessage = (channel: string, message: string): void => {
-    if (message.startsWith(this.#self)) return
+    this.#traffic.received++
+    if (message.startsWith(this.#self)) {
+      this.#traffic.own++
+      return
+    }
     const matchId = this.#channels.get(channel)
-    if (matchId === undefined) return
+    if (matchId === undefined) {
+      this.#traffic.unwatched++
+      return
+    }
     let batch: SequencedBatch
     try {
       batch = parseBatch(message)
@@ -187,54 +188,50 @@ export class RedisBroker implements Broker {
   }
 
   /**
-   * A connection to Redis dropped (the subscriber's tells every instance, publishing or not): the
-   * outage is logged once, and resync notices wait for the recovery, so a room that watches many
-   * matches gets them together.
+   * The command connection dropped: the outage is logged once, and resync notices wait for the
+   * recovery, so a room that watches many matches gets them together.
    */
   readonly #onConnectionLost = (): void => {
     this.#down(new Error('connection to Redis lost'))
-    this.#local.hold()
+    this.#local.hold('client')
   }
 
-  /** Both connections answer (at start, or after an outage): recover. */
+  /** The command connection answers (at start, or after an outage): every watched match recovers. */
   readonly #onReady = (): void => {
-    if (this.#client.status === 'ready' && this.#subscriber.status === 'ready') this.#recover().catch(this.#down)
+    this.#settle([...this.#gates.keys()], ['client']).catch(this.#down)
   }
 
   /**
-   * Starts a new epoch for every lost match, resubscribes (ioredis does too, but only a confirmed
-   * SUBSCRIBE followed by a sync closes the gap of the outage) and syncs every gate: what was
-   * published meanwhile comes from history, or the gate resyncs. Once every gate has settled, the
-   * held resync notices are given together. The outage is over once no match is left without its
-   * new epoch and every gate could read.
+   * Starts a new epoch for every lost match, and syncs the gates of `matchIds`: what was published
+   * meanwhile comes from history, or the gate resyncs. Once they have settled, the holds of
+   * `reasons` end, so their held resync notices are given together. The outage is over once no
+   * match is left without its new epoch and every gate could read.
    */
-  async #recover (): Promise<void> {
+  async #settle (matchIds: string[], reasons: string[]): Promise<void> {
     await this.#rotateLost().catch(this.#down)
-    const channels = [...this.#channels.keys()]
-    if (channels.length > 0) await this.#subscriber.subscribe(...channels).catch(this.#down)
-    const gates = [...this.#gates.values()]
+    const gates = matchIds.map((id) => this.#gates.get(id)).filter((gate) => gate !== undefined)
     for (const gate of gates) gate.sync()
     await Promise.all(gates.map((gate) => gate.whenIdle()))
-    this.#local.release()
+    for (const reason of reasons) this.#local.release(reason)
     if (this.#lost.size === 0 && !gates.some((gate) => gate.stale)) this.#up()
   }
 
   /** Starts a new epoch for every match whose events were lost, announcing it to every instance. */
   async #rotateLost (): Promise<void> {
-    for (const matchId of [...this.#lost]) await this.#sequence(matchId, [])
+    try {
+      for (const matchId of this.#lost.ids()) {
+        const reply = await this.#streams.run(matchId, [], '*')
+        this.#lost.delete(matchId)
+        this.#up()
+        await this.#gates.get(matchId)?.offer(parseBatch(reply[4]))
+      }
+    } finally {
+      this.#lost.schedule()
+    }
   }
 
-  readonly #down = (err: unknown): void => {
-    if (!this.#healthy || this.#closed) return
-    this.#healthy = false
-    this.#log.warn({ err }, 'matchcast: Redis unreachable; match events cannot be sequenced, rooms resync when it answers')
-  }
-
-  #up (): void {
-    if (this.#healthy) return
-    this.#healthy = true
-    this.#log.info({}, 'matchcast: Redis answers again; match events are sequenced')
-  }
+  readonly #down = (err: unknown): void => this.#outage.down(err)
+  readonly #up = (): void => this.#outage.up()
 
   /**
    * While Redis does not answer, the position is unknown: rooms still admit clients, with
@@ -242,8 +239,14 @@ export class RedisBroker implements Broker {
    * starts a new epoch and those clients get a resync snapshot with the real sequence.
    */
   async position (matchId: string): Promise<StreamPosition> {
+    const gate = this.#gates.get(matchId)
     try {
-      return await this.#bounded(this.#position(matchId))
+      // A watched match: read after its gate's starting point, never before it (the wait for that
+      // counts against the same bound: the gate's own read may be what Redis does not answer).
+      return await this.#bounded((async () => {
+        await gate?.started()
+        return await this.#position(matchId)
+      })())
     } catch (err) {
       this.#lost.add(matchId)
       this.#down(err)
@@ -257,22 +260,21 @@ export class RedisBroker implements Broker {
   }
 
   async #position (matchId: string): Promise<StreamPosition> {
-    const [, epoch, seq, version] = await this.#run(matchId, '', '', '', [])
+    const [, epoch, seq, version, message] = await this.#streams.run(matchId, [], '')
+    // The read moved the stream to a new epoch (another primary wrote it): the announcement went to
+    // every other instance; this one's gate learns it from the answer.
+    if (message !== '') this.#gates.get(matchId)?.push(parseBatch(message))
     return version < 0 ? { epoch, seq } : { epoch, seq, version }
   }
 
   async since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
     try {
-      return await this.#bounded(this.#since(matchId, afterSeq, epoch))
+      return await this.#bounded(this.#streams.since(matchId, afterSeq, epoch))
     } catch (err) {
       // History cannot be read: the client cannot resume, it resyncs from a snapshot instead.
       this.#down(err)
       return undefined
     }
-  }
-
-  #since (matchId: string, afterSeq: number, epoch: string): Promise<MatchEvent[] | undefined> {
-    return readHistory(this.#client, this.#stream(matchId), afterSeq, epoch, this.#now() - this.#options.historyTtlMs)
   }
 
   async close (): Promise<void> {
@@ -282,12 +284,10 @@ export class RedisBroker implements Broker {
     this.#gates.clear()
     this.#channels.clear()
     this.#local.clear()
+    this.#lost.close()
+    this.#outage.close()
     this.#client.off('ready', this.#onReady)
     this.#client.off('close', this.#onConnectionLost)
-    this.#subscriber.off('message', this.#onMessage)
-    this.#subscriber.off('ready', this.#onReady)
-    this.#subscriber.off('close', this.#onConnectionLost)
-    // The error listener stays: a closing connection may still report its socket's end.
-    await this.#subscriber.quit().catch(() => this.#subscriber.disconnect())
+    await this.#listener.close()
   }
 }

@@ -1,18 +1,19 @@
-/** What the Redis broker is built from (`RedisBroker`), and where it logs. */
-import type { Redis } from 'ioredis'
+/** What the Redis broker is built from (`RedisBroker`). */
+import type { Cluster, Redis } from 'ioredis'
+import type { NodeAddress } from '../redis/index.js'
 import type { HistoryOptions } from './broker.js'
+import type { BrokerLog } from './redis-outage.js'
+import type { KeyLifetimes } from './redis-stream.js'
 
-export interface BrokerLog {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-}
-
-export interface RedisBrokerOptions extends HistoryOptions {
-  /** Command connection (shared): runs the publish script and reads history. Not closed by the broker. */
-  client: Redis
-  /** A dedicated connection for SUBSCRIBE (it is stuck in subscriber mode); the broker closes it. */
-  subscriber: Redis
-  /** Prefix of every key and channel: `${prefix}:match:${matchId}…`. */
+export interface RedisBrokerOptions extends HistoryOptions, Partial<KeyLifetimes> {
+  /** Command connection (shared), to one server or a cluster: runs the publish script and reads history. Not closed by the broker. */
+  client: Redis | Cluster
+  /**
+   * One server: a dedicated connection for SUBSCRIBE (stuck in subscriber mode). A cluster: opens
+   * a connection to a node, one per shard, for SSUBSCRIBE. The broker closes what it gets.
+   */
+  subscriber: Redis | ((node: NodeAddress) => Redis)
+  /** Prefix of every key and channel: `${prefix}:match:{matchId}…`. */
   prefix: string
   log: BrokerLog
   /**

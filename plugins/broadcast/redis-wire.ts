@@ -3,7 +3,7 @@
  * one step, `lua/publish.lua`), the batch message it announces to every instance, and the reading
  * of a match's history.
  */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { readLua } from '../../lib/lua.js'
 import type { MatchEvent, PendingEvent } from '../../schemas/events.js'
 import type { SequencedBatch } from './gate.js'
@@ -18,7 +18,7 @@ export interface PublishCommand {
 }
 
 /** Defines the publish script on `client` unless it already has it. */
-export function definePublish (client: Redis): asserts client is Redis & PublishCommand {
+export function definePublish (client: Redis | Cluster): asserts client is (Redis | Cluster) & PublishCommand {
   if (typeof (client as Partial<PublishCommand>).matchcastPublish !== 'function') client.defineCommand('matchcastPublish', { numberOfKeys: 2, lua: PUBLISH_LUA })
 }
 
@@ -54,7 +54,7 @@ export function parseBatch (message: string): SequencedBatch {
  * The events of `stream` after `afterSeq` from its history, when the stream is in `epoch` and
  * history still holds every one of them, none older than `oldest` (ms); else `undefined`.
  */
-export async function readHistory (client: Redis, stream: string, afterSeq: number, epoch: string, oldest: number): Promise<MatchEvent[] | undefined> {
+export async function readHistory (client: Redis | Cluster, stream: string, afterSeq: number, epoch: string, oldest: number): Promise<MatchEvent[] | undefined> {
   // One transaction, so the head and the history belong together.
   const [[, meta], [, list]] = (await client.multi().hmget(stream, 'epoch', 'seq').lrange(`${stream}:history`, 0, -1).exec()) as
     [[null, [string | null, string | null]], [null, string[]]]

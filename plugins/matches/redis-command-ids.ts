@@ -3,7 +3,8 @@
  * `(user, match, id, content)` under `${prefix}:cmd:{matchId}:…` (the hash tag keeps a match's keys
  * in one slot). Its value is `pending` while an instance runs the command, then the reply's JSON.
  */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { hashTag } from '../../lib/key-slot.js'
 import { CommandError } from '../../lib/errors.js'
 import type { Outcome, SharedCommandIds } from './command-ids.js'
 
@@ -15,18 +16,18 @@ export const POLL_MS = 20
 const PENDING = 'pending'
 
 export class RedisCommandIds implements SharedCommandIds {
-  readonly #client: Redis
+  readonly #client: Redis | Cluster
   readonly #prefix: string
   readonly #ttlMs: number
 
-  constructor (options: { client: Redis, prefix: string, ttlMs: number }) {
+  constructor (options: { client: Redis | Cluster, prefix: string, ttlMs: number }) {
     this.#client = options.client
     this.#prefix = options.prefix
     this.#ttlMs = options.ttlMs
   }
 
   #key (key: string, matchId: string): string {
-    return `${this.#prefix}:cmd:{${matchId}}:${key}`
+    return `${this.#prefix}:cmd:${hashTag(matchId)}:${key}`
   }
 
   async claim (key: string, matchId: string): Promise<'claimed' | Outcome> {

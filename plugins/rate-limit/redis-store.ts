@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { hashTag } from '../../lib/key-slot.js'
 import { readLua } from '../../lib/lua.js'
 import type { HitResult, LimiterStore } from './store.js'
 
@@ -20,17 +21,19 @@ interface ScriptCommands {
   matchcastLimiterHit (key: string, windowMs: number): Promise<[number, number]>
 }
 
+type Client = Redis | Cluster
+
 /** Defines the limiter's scripts on `client` unless a previous store already did. */
-function defineScripts (client: Redis): Redis & ScriptCommands {
+function defineScripts (client: Client): Client & ScriptCommands {
   for (const [name, source] of Object.entries(SCRIPTS)) {
     if (!(name in client)) client.defineCommand(name, { numberOfKeys: 1, lua: source })
   }
-  return client as Redis & ScriptCommands
+  return client as Client & ScriptCommands
 }
 
 export interface RedisLimiterStoreOptions {
-  /** The command connection (not closed by the store). */
-  client: Redis
+  /** The command connection, to one server or a cluster (not closed by the store). */
+  client: Client
   /** Builds a key under the app's prefix: `${prefix}:${area}:${id}`. */
   key (area: string, id: string): string
   /** How long a slot outlives the last heartbeat of its instance; heartbeats run every third of it. */
@@ -40,7 +43,10 @@ export interface RedisLimiterStoreOptions {
 /**
  * Limits shared by every instance through Redis. Each operation is one Lua script on one key,
  * so it is atomic and Redis Cluster-safe; the clock is Redis `TIME` (scripts run with effects
- * replication, Redis 5+), one clock for every instance.
+ * replication, Redis 5+), one clock for every instance. A user's keys carry the user id as a hash
+ * tag (`${prefix}:limit-conns:{userId}`, `${prefix}:limit-bucket:{userId}`), so on a cluster every
+ * key of one user lives in one slot; scripts run by SHA on whichever primary owns it, and ioredis
+ * loads them there on NOSCRIPT (a new primary after a failover, a slot moved to another node).
  *
  * Connection slots are crash-safe: each is a sorted-set entry with an expiry that this instance's
  * heartbeat pushes forward (an unref'd timer); the slots of an instance that died without releasing
@@ -50,7 +56,7 @@ export interface RedisLimiterStoreOptions {
  */
 export class RedisLimiterStore implements LimiterStore {
   readonly mode = 'redis' as const
-  readonly #client: Redis & ScriptCommands
+  readonly #client: Client & ScriptCommands
   readonly #key: RedisLimiterStoreOptions['key']
   readonly #ttlMs: number
   /** The slots this instance holds, by user: what the heartbeat refreshes. */
@@ -70,25 +76,25 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async acquire (userId: string, connectionId: string, max: number): Promise<boolean> {
-    const [acquired] = await this.#client.matchcastLimiterAcquire(this.#key('limit-conns', userId), connectionId, max, this.#ttlMs)
+    const [acquired] = await this.#client.matchcastLimiterAcquire(this.#userKey('limit-conns', userId), connectionId, max, this.#ttlMs)
     if (acquired === 1) this.#track(userId, connectionId)
     return acquired === 1
   }
 
   async adopt (userId: string, connectionId: string): Promise<void> {
     this.#track(userId, connectionId)
-    await this.#client.matchcastLimiterRefresh(this.#key('limit-conns', userId), this.#ttlMs, connectionId)
+    await this.#client.matchcastLimiterRefresh(this.#userKey('limit-conns', userId), this.#ttlMs, connectionId)
   }
 
   async release (userId: string, connectionId: string): Promise<void> {
     const ids = this.#live.get(userId)
     ids?.delete(connectionId)
     if (ids?.size === 0) this.#live.delete(userId)
-    await this.#client.zrem(this.#key('limit-conns', userId), connectionId)
+    await this.#client.zrem(this.#userKey('limit-conns', userId), connectionId)
   }
 
   async take (userId: string, ratePerSecond: number, burst: number) {
-    const [allowed, remaining, resetMs] = await this.#client.matchcastLimiterTake(this.#key('limit-bucket', userId), ratePerSecond, burst)
+    const [allowed, remaining, resetMs] = await this.#client.matchcastLimiterTake(this.#userKey('limit-bucket', userId), ratePerSecond, burst)
     return { allowed: allowed === 1, remaining, resetMs }
   }
 
@@ -100,7 +106,7 @@ export class RedisLimiterStore implements LimiterStore {
   /** The heartbeat: pushes forward the expiry of every slot this instance holds (re-adding lost ones). */
   async refresh (): Promise<void> {
     await Promise.all([...this.#live].map(([userId, ids]) =>
-      this.#client.matchcastLimiterRefresh(this.#key('limit-conns', userId), this.#ttlMs, ...ids)))
+      this.#client.matchcastLimiterRefresh(this.#userKey('limit-conns', userId), this.#ttlMs, ...ids)))
   }
 
   /** Resolves when Redis answers a PING. */
@@ -112,6 +118,11 @@ export class RedisLimiterStore implements LimiterStore {
   async close (): Promise<void> {
     clearInterval(this.#heartbeat)
     this.#live.clear()
+  }
+
+  /** One of the user's keys: the user id is its hash tag, so all of them share one cluster slot. */
+  #userKey (area: string, userId: string): string {
+    return this.#key(area, hashTag(userId))
   }
 
   #track (userId: string, connectionId: string): void {

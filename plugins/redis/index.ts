@@ -1,16 +1,26 @@
 import fastifyRedis from '@fastify/redis'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions as IORedisOptions } from 'ioredis'
 import { InvalidOptionsError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
 
 export const DEFAULT_KEY_PREFIX = 'matchcast'
 export const DEFAULT_COMMAND_TIMEOUT_MS = 500
+/** How often a cluster client re-reads the slot map on its own (it also does on MOVED and failures). */
+export const SLOTS_REFRESH_INTERVAL_MS = 5000
+
+/** A Redis Cluster to connect to: its startup nodes, and any ioredis cluster option. */
+export interface RedisClusterConfig extends ClusterOptions {
+  cluster: ClusterNode[]
+}
 
 export interface RedisOptions {
-  /** `redis://…` URL, or an ioredis client (not closed by matchcast unless `closeClient`). */
-  redis: string | Redis
+  /**
+   * `redis://…` URL, an ioredis client, a Redis Cluster (`{ cluster: [nodes…], ...ioredis cluster
+   * options }`) or an ioredis `Cluster`. A client passed in is not closed unless `closeClient`.
+   */
+  redis: string | Redis | Cluster | RedisClusterConfig
   /** Prefix of every key and channel: `${prefix}:${area}:${id}`. @default 'matchcast' */
   keyPrefix?: string
   /** A command that has not answered in this time fails (so nothing waits long on a dead Redis). @default 500 */
@@ -19,16 +29,26 @@ export interface RedisOptions {
   closeClient?: boolean
 }
 
+/** A node of a cluster, as `host` and `port`. */
+export interface NodeAddress { host: string, port: number }
+
 /** `app.matchcast.redis`: the shared command connection, and dedicated subscriber connections. */
 export interface MatchcastRedis {
-  readonly client: Redis
+  /** The command connection: one server, or a cluster (which routes each command to its slot's primary). */
+  readonly client: Redis | Cluster
+  /** True on a Redis Cluster: match channels are then sharded (SPUBLISH / SSUBSCRIBE). */
+  readonly cluster: boolean
   readonly prefix: string
   /** The longest a command may take (`commandTimeoutMs`); the broker's reads keep to it on a client passed in too. */
   readonly commandTimeoutMs: number
   /** A key or channel name under the prefix: `${prefix}:${area}:${id}`. */
   key (area: string, id: string): string
-  /** A new connection with the client's settings (e.g. for SUBSCRIBE); closed when the app closes. */
-  duplicate (): Redis
+  /**
+   * A new connection with the client's settings (e.g. for SUBSCRIBE), closed when the app closes:
+   * to the same server, or on a cluster to the node `node` (it does not reconnect by itself: a
+   * cluster's subscriber follows the slot map instead).
+   */
+  duplicate (node?: NodeAddress): Redis
 }
 
 declare module '../../lib/namespace.js' {
@@ -52,23 +72,56 @@ export function clientOptions (commandTimeoutMs: number) {
   }
 }
 
+/** The same settings for a cluster: per node, and for the cluster as a whole. */
+/**
+ * What `new Cluster` takes. (ioredis's option types spell optional fields without `| undefined`, so
+ * under `exactOptionalPropertyTypes` an options object built by spreading needs this cast.)
+ */
+export type ClusterClientOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>
+
+/** What `new Redis` takes (see `ClusterClientOptions`). */
+type RedisClientOptions = IORedisOptions & { replyMapping?: 'legacy' }
+
+export function clusterOptions (commandTimeoutMs: number): ClusterClientOptions {
+  const { enableOfflineQueue, retryStrategy, ...perNode } = clientOptions(commandTimeoutMs)
+  return {
+    enableOfflineQueue,
+    clusterRetryStrategy: retryStrategy,
+    slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
+    redisOptions: perNode
+  } as ClusterClientOptions
+}
+
+const BAD_REDIS = 'redis: must be a redis:// or rediss:// URL, an ioredis client or Cluster, or { cluster: [nodes…] }'
+
+function isClusterConfig (value: unknown): value is RedisClusterConfig {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && Object.hasOwn(value, 'cluster')
+}
+
+/** The command connection the option asks for, and whether matchcast owns (and closes) it. */
+function connect (options: RedisOptions, timeout: number): { client: Redis | Cluster, owned: boolean } {
+  const { redis } = options
+  if (typeof redis === 'string') {
+    if (!/^rediss?:\/\//.test(redis)) throw new InvalidOptionsError(BAD_REDIS)
+    return { client: new Redis(redis, clientOptions(timeout)), owned: true }
+  }
+  if (redis instanceof Redis || redis instanceof Cluster) return { client: redis, owned: options.closeClient === true }
+  if (isClusterConfig(redis)) {
+    const { cluster: nodes, ...rest } = redis
+    if (!Array.isArray(nodes) || nodes.length === 0) throw new InvalidOptionsError('redis.cluster: must list at least one node')
+    const defaults = clusterOptions(timeout)
+    return { client: new Cluster(nodes, { ...defaults, ...rest, redisOptions: { ...defaults.redisOptions, ...rest.redisOptions } } as ClusterClientOptions), owned: true }
+  }
+  throw new InvalidOptionsError(BAD_REDIS)
+}
+
 const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
   const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX
   if (typeof prefix !== 'string' || !/^[\w.-]{1,64}$/.test(prefix)) throw new InvalidOptionsError('redis.keyPrefix: 1-64 of [A-Za-z0-9_.-]')
   const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
   if (!Number.isInteger(timeout) || timeout < 1) throw new InvalidOptionsError('redis.commandTimeoutMs: must be a positive integer')
-  let client: Redis
-  let owned: boolean
-  if (typeof options.redis === 'string') {
-    if (!/^rediss?:\/\//.test(options.redis)) throw new InvalidOptionsError('redis: must be a redis:// or rediss:// URL, or an ioredis client')
-    client = new Redis(options.redis, clientOptions(timeout))
-    owned = true
-  } else if (options.redis instanceof Redis) {
-    client = options.redis
-    owned = options.closeClient === true
-  } else {
-    throw new InvalidOptionsError('redis: must be a redis:// or rediss:// URL, or an ioredis client')
-  }
+  const { client, owned } = connect(options, timeout)
+  const isCluster = client instanceof Cluster
   // One warning per transition, not one per failed reconnect attempt.
   let healthy = true
   const onError = (err: Error) => {
@@ -84,26 +137,40 @@ const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
   client.on('error', onError)
   client.on('ready', onReady)
   // We close the client ourselves: @fastify/redis's `quit()` rejects while Redis is unreachable,
-  // which would make `app.close()` fail exactly when it matters.
-  await app.register(fastifyRedis, { client, namespace: 'matchcast', closeClient: false })
+  // which would make `app.close()` fail exactly when it matters. (It waits for `ready` alike on a
+  // cluster, whose events and status are those of a client.)
+  await app.register(fastifyRedis, { client: client as Redis, namespace: 'matchcast', closeClient: false })
 
   const duplicates = new Set<Redis>()
+  const track = (copy: Redis): Redis => {
+    duplicates.add(copy)
+    copy.on('end', () => duplicates.delete(copy))
+    return copy
+  }
   namespace(app).redis = {
     client,
+    cluster: isCluster,
     prefix,
     commandTimeoutMs: timeout,
     key: (area, id) => `${prefix}:${area}:${id}`,
-    duplicate () {
+    duplicate (node) {
+      if (client instanceof Cluster) {
+        if (node === undefined) throw new InvalidOptionsError('redis.duplicate: a cluster connection needs a node')
+        // Queued until connected; no reconnects: a node that went away may never serve again.
+        const copy = new Redis({ ...client.options.redisOptions, host: node.host, port: node.port, enableOfflineQueue: true, retryStrategy: () => null } as RedisClientOptions)
+        // A node going away is expected; the subscriber notices through `close` and moves on.
+        copy.on('error', () => {})
+        return track(copy)
+      }
       const copy = client.duplicate()
       copy.on('error', onError)
-      duplicates.add(copy)
-      return copy
+      return track(copy)
     }
   }
   app.addHook('onClose', async () => {
     client.off('error', onError)
     client.off('ready', onReady)
-    const connections = owned ? [client, ...duplicates] : [...duplicates]
+    const connections: Array<Redis | Cluster> = owned ? [client, ...duplicates] : [...duplicates]
     await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())))
   })
 }

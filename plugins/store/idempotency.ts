@@ -7,7 +7,10 @@
  */
 import { createHash } from 'node:crypto'
 import { IdempotencyInFlightError, IdempotencyMismatchError } from '../../lib/errors.js'
-import type { Lease, Store, StoredResponse } from './store.js'
+import { canPrune, type IdempotencyPruning, type Lease, type Store, type StoredResponse } from './store.js'
+
+/** The shortest time between two prunings of a store's idempotency records. */
+export const PRUNE_MIN_INTERVAL_MS = 60_000
 
 /** A JSON value with object keys sorted, so key order does not make two request bodies differ. */
 export function canonical (value: unknown): unknown {
@@ -64,4 +67,60 @@ export async function runIdempotent (store: Store, call: IdempotentCall, work: (
   }
   await store.finishIdempotent(call.scope, call.key, response)
   return response
+}
+
+/**
+ * Prunes a store's expired idempotency records on a schedule that costs nothing when idle: only a
+ * request that used a key arms the timer, for when that key expires; a pruning re-arms it for the
+ * oldest record left (at most once per `min(ttlMs, 1 min)`), and not at all once none is left.
+ * A store without `pruneIdempotent` is left alone.
+ */
+export class IdempotencyPruner {
+  readonly #store: Store
+  readonly #ttlMs: number
+  readonly #minIntervalMs: number
+  readonly #onError: (err: unknown) => void
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor (store: Store, ttlMs: number, onError: (err: unknown) => void) {
+    this.#store = store
+    this.#ttlMs = ttlMs
+    this.#minIntervalMs = Math.min(ttlMs, PRUNE_MIN_INTERVAL_MS)
+    this.#onError = onError
+  }
+
+  /** A key was used: a pruning is due when it expires, unless one is already armed. */
+  touch (): void {
+    if (canPrune(this.#store)) this.#arm(this.#ttlMs + 1)
+  }
+
+  /** Whether a pruning is armed (nothing runs while idle). */
+  get armed (): boolean { return this.#timer !== undefined }
+
+  #arm (ms: number): void {
+    if (this.#timer !== undefined || this.#closed) return
+    this.#timer = setTimeout(() => { this.#prune().catch(this.#onError) }, ms)
+    this.#timer.unref()
+  }
+
+  async #prune (): Promise<void> {
+    const store = this.#store as Store & IdempotencyPruning
+    try {
+      const { nextExpiryMs } = await store.pruneIdempotent(this.#ttlMs)
+      this.#timer = undefined
+      if (nextExpiryMs !== undefined) this.#arm(Math.max(nextExpiryMs + 1, this.#minIntervalMs))
+    } catch (err) {
+      // The store failed: try again later rather than never.
+      this.#timer = undefined
+      this.#arm(this.#minIntervalMs)
+      throw err
+    }
+  }
+
+  close (): void {
+    this.#closed = true
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
 }

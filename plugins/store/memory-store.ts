@@ -1,7 +1,7 @@
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import type { PendingEvent } from '../../schemas/events.js'
 import { parseSeed, seededMatch } from './seed.js'
-import type { IdempotencyBegin, Lease, MatchPatch, OutboxEntry, Retirement, StoredResponse, Store } from './store.js'
+import type { IdempotencyBegin, IdempotencyPruning, Lease, MatchPatch, OutboxEntry, PruneResult, Retirement, StoredResponse, Store } from './store.js'
 
 interface IdempotencyRecord {
   fingerprint: string
@@ -25,7 +25,7 @@ const clone = <T>(value: T): T => structuredClone(value)
  * A store held in this process's memory: single instance only, lost on restart. The default store
  * and the demo server's; `seed` has the shape of the demo seed JSON.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, IdempotencyPruning {
   readonly #tournaments = new Map<string, Tournament>()
   readonly #names = new Map<string, string>()
   readonly #members = new Map<string, Member>()
@@ -200,6 +200,21 @@ export class MemoryStore implements Store {
     const id = `${scope}\u0000${key}`
     const record = this.#idempotency.get(id)
     if (record?.response === undefined && record?.owner === owner) this.#idempotency.delete(id)
+  }
+
+  async pruneIdempotent (ttlMs: number): Promise<PruneResult> {
+    const now = Date.now()
+    let deleted = 0
+    let oldest: number | undefined
+    for (const [id, record] of this.#idempotency) {
+      if (now - record.createdAt > ttlMs) {
+        this.#idempotency.delete(id)
+        deleted++
+      } else {
+        oldest = Math.min(oldest ?? record.createdAt, record.createdAt)
+      }
+    }
+    return { deleted, nextExpiryMs: oldest === undefined ? undefined : oldest + ttlMs - now }
   }
 
   async ping () {}

@@ -1,5 +1,6 @@
-/** The PostgreSQL store's tables, as migrations: applied in order, each once, recorded in `matchcast_migrations`. */
+/** The PostgreSQL store's tables, as migrations: applied in order, each once, recorded in `matchcast_migrations`; and the pruning of idempotency keys. */
 import type pg from 'pg'
+import type { PruneResult } from './store.js'
 
 /** The store's tables, by the name the code uses for each. */
 export const TABLES = {
@@ -132,4 +133,22 @@ export async function migrate (client: Pick<pg.PoolClient, 'query'>, schema: str
     await client.query(migration.sql(s))
     await client.query(`INSERT INTO ${s}.${TABLES.migrations} (id, name) VALUES ($1, $2)`, [migration.id, migration.name])
   }
+}
+
+/**
+ * One statement that deletes the idempotency keys older than `$1` ms and tells, from the oldest key
+ * left, when the next one expires. (A scan of the table; it runs once per expiry, never when idle.)
+ */
+export function pruneSql (table: string): string {
+  return `WITH expiry AS (SELECT clock_timestamp() - $1::double precision * interval '1 millisecond' AS before),
+    gone AS (DELETE FROM ${table} WHERE created_at < (SELECT before FROM expiry) RETURNING 1)
+    SELECT (SELECT count(*) FROM gone)::integer AS deleted,
+      (SELECT EXTRACT(EPOCH FROM min(created_at) - (SELECT before FROM expiry)) * 1000
+        FROM ${table} WHERE created_at >= (SELECT before FROM expiry))::double precision AS next_ms`
+}
+
+export interface PruneRow { deleted: number, next_ms: number | null }
+
+export function toPruneResult (row: PruneRow): PruneResult {
+  return { deleted: row.deleted, nextExpiryMs: row.next_ms === null ? undefined : Math.max(0, Math.ceil(row.next_ms)) }
 }

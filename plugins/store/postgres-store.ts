@@ -22,12 +22,12 @@ import { InvalidOptionsError } from '../../lib/errors.js'
 import type { PendingEvent } from '../../schemas/events.js'
 import { idempotencyQueries, outboxQueries } from './postgres-leases.js'
 import { toCertificate, toMatch, toPayout, type CertificateRow, type MatchRow, type PayoutRow } from './postgres-rows.js'
-import { migrate, TABLES, type Tables } from './postgres-schema.js'
+import { migrate, pruneSql, TABLES, toPruneResult, type PruneRow, type Tables } from './postgres-schema.js'
 import { insertCertificate, insertPayout, retireResult } from './postgres-results.js'
 import { insertSeed } from './postgres-seed.js'
 import { parseSeed } from './seed.js'
 import { codePrefixOf } from '../certificates/codes.js'
-import type { IdempotencyBegin, Lease, MatchPatch, OutboxEntry, Retirement, Store, StoredResponse } from './store.js'
+import type { IdempotencyBegin, IdempotencyPruning, Lease, MatchPatch, OutboxEntry, PruneResult, Retirement, Store, StoredResponse } from './store.js'
 
 export const DEFAULT_SCHEMA = 'matchcast'
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -47,7 +47,7 @@ export interface PostgresStoreOptions {
 
 type Queryable = Pick<pg.PoolClient, 'query'>
 
-export class PostgresStore implements Store {
+export class PostgresStore implements Store, IdempotencyPruning {
   readonly schema: string
   readonly #pool: pg.Pool
   readonly #ownsPool: boolean
@@ -259,6 +259,10 @@ export class PostgresStore implements Store {
   renewIdempotent (scope: string, key: string, lease: Lease): Promise<boolean> { return this.#keys.renew(scope, key, lease) }
   finishIdempotent (scope: string, key: string, response: StoredResponse): Promise<void> { return this.#keys.finish(scope, key, response) }
   abandonIdempotent (scope: string, key: string, owner: string): Promise<void> { return this.#keys.abandon(scope, key, owner) }
+
+  async pruneIdempotent (ttlMs: number): Promise<PruneResult> {
+    return toPruneResult((await this.#query<PruneRow>(pruneSql(this.#t.idempotency), [ttlMs]))[0]!)
+  }
 
   async ping (): Promise<void> {
     await this.#pool.query('SELECT 1')

@@ -86,6 +86,28 @@ export type IdempotencyBegin =
   /** The key was used with this body and finished: replay this response. */
   | { state: 'done', response: StoredResponse }
 
+/** What one pruning of expired idempotency records did. */
+export interface PruneResult {
+  /** Records removed. */
+  deleted: number
+  /** Milliseconds until the oldest record left expires; `undefined` when none is left. */
+  nextExpiryMs: number | undefined
+}
+
+/**
+ * Optional capability of a store: removes idempotency records older than `ttlMs` (they are already
+ * treated as absent by `beginIdempotent`; this frees their space). Safe to run concurrently with
+ * requests and on several instances at once.
+ */
+export interface IdempotencyPruning {
+  pruneIdempotent (ttlMs: number): Promise<PruneResult>
+}
+
+/** Whether the store can prune its expired idempotency records. */
+export function canPrune (store: Store): store is Store & IdempotencyPruning {
+  return typeof (store as Partial<IdempotencyPruning>).pruneIdempotent === 'function'
+}
+
 export interface Store {
   getTournament (id: string): Promise<Tournament | undefined>
   /**

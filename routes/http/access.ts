@@ -11,6 +11,8 @@ import type { HttpRoutesOptions } from './options.js'
 
 export interface RouteContext {
   options: HttpRoutesOptions
+  /** Told of every request that uses an `Idempotency-Key`: expired keys are pruned once due. */
+  pruner: { touch (): void }
   /** Route `config` of a rate-limited side route. */
   config: Record<string, unknown>
   /** Options of a route that needs a valid bearer token (401 otherwise), rate-limited. */
@@ -29,7 +31,7 @@ export interface RouteContext {
   matchOf (matchId: string): Promise<Match>
 }
 
-export function routeContext (app: FastifyInstance, options: HttpRoutesOptions, config: Record<string, unknown>): RouteContext {
+export function routeContext (app: FastifyInstance, options: HttpRoutesOptions, config: Record<string, unknown>, pruner: RouteContext['pruner']): RouteContext {
   const { auth, timedStore: store } = app.matchcast
   const roleIn = async (tournamentId: string, userId: string): Promise<Role> => {
     const role = await store.getRole(tournamentId, userId)
@@ -41,6 +43,7 @@ export function routeContext (app: FastifyInstance, options: HttpRoutesOptions, 
   }
   return {
     options,
+    pruner,
     config,
     secured: { onRequest: auth.authenticate, config },
     bearer: [{ [BEARER_SCHEME]: [] }],

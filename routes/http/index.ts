@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { parseOptions, type OptionsInput } from '../../lib/options.js'
 import { joinDocument, matchcastOpenapi } from '../../plugins/openapi/index.js'
+import { IdempotencyPruner } from '../../plugins/store/idempotency.js'
 import { rateLimited } from '../../plugins/rate-limit/index.js'
 import { SHARED_SCHEMAS } from '../../schemas/http.js'
 import { routeContext } from './access.js'
@@ -37,8 +38,12 @@ const plugin: FastifyPluginAsync<OptionsInput<HttpRoutesOptions>> = async (app, 
   // matchcast-rate-limit: shared through Redis when configured, `rateLimit.http.*`). Explicit
   // limits give each route its own count (an empty config would share one per IP).
   const { max, timeWindowMs } = app.matchcast.limiter.options.http
+  // Expired idempotency keys are deleted when due, never on an idle schedule.
+  const pruner = new IdempotencyPruner(app.matchcast.store, options.idempotencyTtlMs,
+    (err) => app.log.error({ err }, 'matchcast: pruning expired idempotency keys failed'))
+  app.addHook('onClose', async () => pruner.close())
   // `joinDocument` keeps the OpenAPI document these routes join (the host's, say) valid: tags and bearer scheme.
-  const context = routeContext(app, options, { ...rateLimited({ max, timeWindowMs }), swaggerTransform: joinDocument, ...options.routeConfig })
+  const context = routeContext(app, options, { ...rateLimited({ max, timeWindowMs }), swaggerTransform: joinDocument, ...options.routeConfig }, pruner)
   if (options.routes) {
     for (const resource of [matches, payouts, certificates, analytics]) await app.register(resource, { ...context, prefix: options.routesPrefix })
   }

@@ -1,6 +1,8 @@
 /** The ops routes: `/healthz`, `/readyz`, `/metrics`. Never rate-limited, so probes and scrapers never see a 429. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync } from 'fastify'
+import { Cluster, type Redis } from 'ioredis'
+import { SLOTS } from '../../lib/key-slot.js'
 import { within } from '../../lib/timeout.js'
 import { joinDocument } from '../../plugins/openapi/index.js'
 import { limiterStatus } from '../../plugins/rate-limit/index.js'
@@ -20,6 +22,23 @@ async function check (ms: number, work: () => Promise<unknown>): Promise<Check> 
   }
 }
 
+type ClusterCheck = NonNullable<NonNullable<Readiness['checks']['redis']>['cluster']>
+
+/**
+ * Whether every slot of the cluster is served, as the best-informed reachable node says: every
+ * node is asked at once (one may be the primary that just died), and one saying `ok` is enough.
+ */
+async function clusterState (cluster: Cluster, ms: number): Promise<ClusterCheck> {
+  const answers = await Promise.all(cluster.nodes('all').map((node: Redis) =>
+    within(ms, node.cluster('INFO') as Promise<string>).catch(() => '')))
+  const states = answers.map((info) => ({
+    ok: info.includes('cluster_state:ok'),
+    slots: Number(/cluster_slots_ok:(\d+)/.exec(info)?.[1] ?? 0)
+  }))
+  const ok = states.some((s) => s.ok)
+  return { state: ok ? 'ok' : 'fail', slotsServed: ok ? SLOTS : Math.max(0, ...states.map((s) => s.slots)) }
+}
+
 const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   const { timedStore: store, metrics } = app.matchcast
@@ -34,7 +53,7 @@ const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
     config,
     schema: {
       summary: 'Readiness: the store answers (and Redis, when configured)',
-      description: '503 when the store does not answer; Redis down is `degraded` (200), since limits then fall back to this instance.',
+      description: '503 when the store does not answer. Redis down, a cluster with slots not served, or a subscriber connection down is `degraded` (200): limits then fall back to this instance, rooms resync once it recovers.',
       tags: ['ops'],
       security: [],
       response: {
@@ -48,14 +67,26 @@ const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
     }
   }, async (_request, reply) => {
     const redis = app.matchcast.redis
-    const [storeCheck, redisCheck] = await Promise.all([
+    const client = redis?.client
+    const [storeCheck, redisCheck, cluster] = await Promise.all([
       check(options.readinessTimeoutMs, () => store.ping()),
-      redis === undefined ? undefined : check(options.readinessTimeoutMs, () => redis.client.ping())
+      client === undefined ? undefined : check(options.readinessTimeoutMs, () => client.ping()),
+      client instanceof Cluster ? clusterState(client, options.readinessTimeoutMs) : undefined
     ])
     const checks: Readiness['checks'] = { store: storeCheck }
-    // Where the limiter counts now: 'memory' while it has fallen back from Redis.
-    if (redisCheck !== undefined) checks.redis = { ...redisCheck, limiter: limiterStatus(app).mode }
-    const status = storeCheck.status === 'down' ? 'unavailable' : checks.redis?.status === 'down' ? 'degraded' : 'ok'
+    if (redisCheck !== undefined) {
+      // Where the limiter counts now: 'memory' while it has fallen back from Redis.
+      checks.redis = { ...redisCheck, limiter: limiterStatus(app).mode }
+      if (cluster !== undefined) checks.redis.cluster = cluster
+      const listening = app.matchcast.events.health()
+      if (listening !== undefined) {
+        checks.redis.subscribers = listening.subscribers
+        checks.redis.pendingChannels = listening.pending
+      }
+    }
+    const redisDegraded = checks.redis !== undefined && (checks.redis.status === 'down' || checks.redis.cluster?.state === 'fail' ||
+      checks.redis.subscribers?.some((s) => s.status === 'down') === true)
+    const status = storeCheck.status === 'down' ? 'unavailable' : redisDegraded ? 'degraded' : 'ok'
     return reply.code(status === 'unavailable' ? 503 : 200).send({ status, checks })
   })
 

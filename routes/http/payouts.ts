@@ -15,7 +15,7 @@ import { REPLAYED_HEADER } from './options.js'
 const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   const { timedStore: store, payouts } = app.matchcast
-  const { options, secured, bearer, userOf, requireOrganizer, tournamentAsOrganizer } = ctx
+  const { options, secured, bearer, userOf, requireOrganizer, tournamentAsOrganizer, pruner } = ctx
   // Holds this instance's keys in flight: another instance may take one over once its lease runs out.
   const owner = randomUUID()
 
@@ -43,6 +43,7 @@ const payouts: FastifyPluginAsync<RouteContext> = async (instance, ctx) => {
     // A refusal (409) is an answer too: an idempotency key keeps it like a success.
     const work = (): Promise<StoredResponse> => answerOf(async () => ({ payout: await payouts.decide(payout, to, reason) }))
     const key = request.headers['idempotency-key'] as string | undefined
+    if (key !== undefined) pruner.touch()
     const response = key === undefined
       ? await work()
       : await runIdempotent(store, {

@@ -61,7 +61,8 @@ t.test('over the hard limit, with the default closeGraceMs: cut at once, recorde
   const ws = serverSocket(app)
   pause(t, c)
   await fill(app, ws, 256 * 1024)
-  await until(() => app.matchcast.connections.size === 0)
+  // The cut follows graceMs; the bound is only for a machine busy with other suites.
+  await until(() => app.matchcast.connections.size === 0, 10_000)
   t.equal(await closeCount(app, 4012), 1, 'the metric records 4012')
   t.equal(await closeCount(app, 1006), 0, 'not 1006')
   t.match(lines.find((l) => l.code === 4012), { level: 30, code: 4012, reason: 'slow_consumer', msg: 'slow consumer: connection cut' })

@@ -21,3 +21,47 @@ export async function readSeqs (c: Client, count: number): Promise<number[]> {
   while (seqs.length < count) seqs.push(...eventsIn(await c.next()).map((e) => e.seq))
   return seqs
 }
+
+/** What one tournament-room client saw, per match: gaps and duplicates must stay 0. */
+export class Tracker {
+  readonly last = new Map<string, number>()
+  delivered = 0
+  gaps = 0
+  duplicates = 0
+  resyncs = 0
+  #stopped = false
+  readonly done: Promise<void>
+
+  constructor (readonly c: Client) {
+    this.done = this.#read()
+  }
+
+  async #read (): Promise<void> {
+    while (!this.#stopped) {
+      let frame: Frame
+      try {
+        frame = await this.c.next<Frame>(200)
+      } catch {
+        continue
+      }
+      if (frame.type === 'snapshot') {
+        if (frame.resync === true) this.resyncs++
+        for (const [id, seq] of Object.entries(frame.seqs as Record<string, number>)) this.last.set(id, seq)
+        continue
+      }
+      for (const event of eventsIn(frame)) {
+        const id = (event as unknown as Frame).matchId as string
+        const last = this.last.get(id)!
+        if (event.seq <= last) this.duplicates++
+        else if (event.seq !== last + 1) this.gaps++
+        this.delivered++
+        this.last.set(id, Math.max(last, event.seq))
+      }
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.#stopped = true
+    await this.done
+  }
+}

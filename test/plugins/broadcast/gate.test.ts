@@ -346,3 +346,30 @@ t.test('whenIdle: at once without a read, after the running read (and the one it
   await closing
   t.pass('closing releases it')
 })
+
+t.test('started: once the first read of the head has settled, succeeded or failed, or the gate closed', async (t) => {
+  const { g, stream, release } = setup()
+  let started = false
+  const waiting = g.started().then(() => { started = true })
+  stream.hold = true
+  g.sync()
+  await settle()
+  t.equal(started, false, 'the first read is running')
+  release()
+  await waiting
+  t.equal(g.position?.epoch, 'e1', 'resolved after the starting position was taken')
+
+  const failing = setup()
+  failing.stream.fail = true
+  failing.g.sync()
+  await failing.g.started()
+  t.equal(failing.g.stale, true, 'a failed first read settles it too')
+
+  const closed = setup()
+  closed.stream.hold = true
+  closed.g.sync()
+  const closing = closed.g.started()
+  closed.g.close()
+  await closing
+  t.pass('closing settles it')
+})

@@ -96,6 +96,7 @@ t.test('matchcast-broadcast without a store has no outbox: reconcile repairs not
   await app.ready()
   const { events } = app.matchcast
   t.equal(await events.reconcile('m1', await events.position('m1'), 3), false)
+  t.equal(events.health(), undefined, 'a memory broker has no subscriber connections to report')
 })
 
 t.test('a broker ignores malformed messages and channels it no longer watches; a gap is filled from history', async (t) => {
@@ -113,8 +114,8 @@ t.test('a broker ignores malformed messages and channels it no longer watches; a
   const got: number[] = []
   a.subscribe('m1', (events) => got.push(...events.map((e) => e.seq)))
   await until(() => subscriber.status === 'ready')
-  subscriber.emit('message', `${prefix}:match:m1:events`, 'not json')
-  subscriber.emit('message', `${prefix}:match:m1:events`, '{"v":2}')
+  subscriber.emit('message', `${prefix}:match:{m1}:events`, 'not json')
+  subscriber.emit('message', `${prefix}:match:{m1}:events`, '{"v":2}')
   subscriber.emit('message', `${prefix}:match:nowhere:events`, '{}')
   t.same(warnings, ['matchcast: ignored a malformed broker message', 'matchcast: ignored a malformed broker message'])
   await b.publish('m1', [reported(1)])
@@ -127,7 +128,7 @@ t.test('a broker ignores malformed messages and channels it no longer watches; a
   await b.publish('m1', [reported(3)])
   const [fourth] = await b.publish('m1', [reported(4)])
   const { epoch } = await a.position('m1')
-  subscriber.emit('message', `${prefix}:match:m1:events`, JSON.stringify({ v: 1, node: 'elsewhere', epoch, seq: 4, events: [fourth] }))
+  subscriber.emit('message', `${prefix}:match:{m1}:events`, JSON.stringify({ v: 1, node: 'elsewhere', epoch, seq: 4, events: [fourth] }))
   await until(() => got.length === 4)
   subscriber.stream.resume()
   await b.publish('m1', [reported(5)])
@@ -159,7 +160,7 @@ t.test('a command connection that drops: publish rejects, the match starts a new
   await until(() => client.status === 'end')
   await t.rejects(broker.publish('m1', [reported(2)]), { code: 'MATCHCAST_ERR_BROKER_UNAVAILABLE' })
   // A batch with a gap arrives while history cannot be read: the gate goes stale.
-  subscriber.emit('message', `${prefix}:match:m1:events`, JSON.stringify({ v: 1, node: 'elsewhere', epoch: before.epoch, seq: 3, events: [] }))
+  subscriber.emit('message', `${prefix}:match:{m1}:events`, JSON.stringify({ v: 1, node: 'elsewhere', epoch: before.epoch, seq: 3, events: [] }))
   await until(() => logged.length === 1)
   t.same(logged, ['matchcast: Redis unreachable; match events cannot be sequenced, rooms resync when it answers'])
 
@@ -180,4 +181,25 @@ t.test('a command connection that drops: publish rejects, the match starts a new
   t.same(got, [1, head.seq], 'then live again')
   await broker.publish('m1', [reported(5)])
   t.same(got, [1, head.seq, head.seq + 1], 'contiguous')
+})
+
+t.test('a subscription dropped before the server confirmed it is not reported; health tells the subscriber and its channels', async (t) => {
+  const url = await sharedRedisUrl(t)
+  const client = new Redis(url, clientOptions(500))
+  t.teardown(() => client.quit().catch(() => client.disconnect()))
+  await until(() => client.status === 'ready')
+  const subscriber = client.duplicate()
+  const broker = new RedisBroker({ client, subscriber, prefix: uniquePrefix(), log: { info () {}, warn () {} }, historySize: 10, historyTtlMs: 60_000 })
+  t.teardown(() => broker.close())
+  await until(() => subscriber.status === 'ready')
+  const got: number[] = []
+  const stop = broker.subscribe('m1', (events) => got.push(...events.map((e) => e.seq)))
+  stop()
+  const keep = broker.subscribe('m2', () => {})
+  await broker.position('m2')
+  await until(() => broker.health().subscribers[0]!.channels === 1)
+  t.match(broker.health(), { subscribers: [{ status: 'up', channels: 1 }], pending: 0, messages: { received: 0 } })
+  await broker.publish('m1', [reported(1)])
+  t.same(got, [], 'nothing for the dropped subscription')
+  keep()
 })

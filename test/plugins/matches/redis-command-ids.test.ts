@@ -3,7 +3,7 @@
  * source of truth), so a retry that reaches the other instance gets the first reply; Redis faults
  * leave commands working, never applied twice on one instance.
  */
-import { Redis } from 'ioredis'
+import { Redis, type Cluster } from 'ioredis'
 import t, { type Test } from 'tap'
 import { memoryStore } from '../../../index.js'
 import { fingerprint } from '../../../plugins/store/idempotency.js'
@@ -20,7 +20,8 @@ async function pair (t: Test, redis: string) {
 }
 
 /** Counts the GETs of an app's Redis client: a retry polling another instance's claim reads it. */
-function countGets (client: Redis): () => number {
+function countGets (redis: Redis | Cluster): () => number {
+  const client = redis as Redis
   const get = client.get.bind(client)
   let gets = 0
   client.get = ((...args: Parameters<typeof get>) => { gets++; return get(...args) }) as typeof client.get

@@ -57,11 +57,11 @@ t.test('the heartbeat re-adds slots Redis lost (restart, or expiry during an out
   const { store, client, prefix } = await open(t, url, { ttlMs: 150 })
   await store.acquire('u1', 'c1', 5)
   await store.acquire('u1', 'c2', 5)
-  await client.del(`${prefix}:limit-conns:u1`)
+  await client.del(`${prefix}:limit-conns:{u1}`)
   // A real wait of a few heartbeats (every ttl/3 = 50 ms).
   await sleep(200)
-  t.same((await client.zrange(`${prefix}:limit-conns:u1`, '0', '-1')).sort(), ['c1', 'c2'])
-  t.ok(await client.pttl(`${prefix}:limit-conns:u1`) > 0, 'the set itself expires')
+  t.same((await client.zrange(`${prefix}:limit-conns:{u1}`, '0', '-1')).sort(), ['c1', 'c2'])
+  t.ok(await client.pttl(`${prefix}:limit-conns:{u1}`) > 0, 'the set itself expires')
 })
 
 t.test('scripts run by SHA and are reloaded after SCRIPT FLUSH (NOSCRIPT)', async (t) => {

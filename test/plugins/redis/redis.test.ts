@@ -64,7 +64,10 @@ t.test('the app closes promptly while Redis is down, and transitions are logged 
 t.test('bad options fail at registration, naming the option', async (t) => {
   const cases: Array<[Record<string, unknown>, RegExp]> = [
     [{ redis: 'http://x' }, /redis: must be a redis:\/\/ or rediss:\/\/ URL/],
-    [{ redis: 42 }, /redis: must be a redis:\/\/ or rediss:\/\/ URL, or an ioredis client/],
+    [{ redis: 42 }, /redis: must be a redis:\/\/ or rediss:\/\/ URL, an ioredis client or Cluster, or \{ cluster: \[nodes…\] \}/],
+    [{ redis: { host: '127.0.0.1' } }, /redis: must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ redis: { cluster: [] } }, /redis\.cluster: must list at least one node/],
+    [{ redis: { cluster: '127.0.0.1:7000' } }, /redis\.cluster: must list at least one node/],
     [{ redis: 'redis://127.0.0.1:1', keyPrefix: 'has space' }, /redis\.keyPrefix/],
     [{ redis: 'redis://127.0.0.1:1', commandTimeoutMs: 0 }, /redis\.commandTimeoutMs/]
   ]

@@ -2,7 +2,7 @@ import Fastify from 'fastify'
 import t from 'tap'
 import matchcastMetrics, { frameType } from '../../../plugins/metrics/index.js'
 import { memoryStore } from '../../../plugins/store/memory-store.js'
-import { as, client } from '../../helper.js'
+import { as, client, until } from '../../helper.js'
 import { startRedis } from '../../redis.js'
 import { bearer, httpApp, liveSeed } from './setup.js'
 
@@ -42,12 +42,14 @@ t.test('GET /readyz: reports Redis and the limiter; Redis down is degraded, not 
   const { app } = await httpApp(t, { redis: redis.url })
   const up = await app.inject({ url: '/readyz' })
   t.equal(up.statusCode, 200)
-  t.match(up.json(), { status: 'ok', checks: { store: { status: 'up' }, redis: { status: 'up' } } })
+  t.match(up.json(), { status: 'ok', checks: { store: { status: 'up' }, redis: { status: 'up', subscribers: [{ node: `127.0.0.1:${redis.port}`, status: 'up', channels: 0 }], pendingChannels: 0 } } })
+  t.notOk('cluster' in up.json().checks.redis, 'one server: no cluster state')
   t.type(up.json().checks.redis.limiter, 'string', 'the limiter says where its counters are')
   await redis.kill()
+  await until(() => app.matchcast.events.health()!.subscribers[0]!.status === 'down')
   const down = await app.inject({ url: '/readyz' })
   t.equal(down.statusCode, 200)
-  t.match(down.json(), { status: 'degraded', checks: { store: { status: 'up' }, redis: { status: 'down' } } })
+  t.match(down.json(), { status: 'degraded', checks: { store: { status: 'up' }, redis: { status: 'down', subscribers: [{ status: 'down', channels: 0 }], pendingChannels: 0 } } })
   // Back up before the app closes (closing cleanly needs Redis to answer QUIT).
   await redis.restart()
   for (let i = 0; i < 100 && app.matchcast.redis!.client.status !== 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 20))
