@@ -13,12 +13,13 @@ export interface Closed { code: number, reason: string }
 
 /**
  * A real `ws` client of a room that collects frames and lets a test await them one by one; every
- * frame is checked against the server-frame schema (`invalid` lists those that fail).
+ * frame is checked against the server-frame schema (`invalid` lists those that fail, and every
+ * binary frame: the protocol's frames are JSON text).
  */
 export class Client {
   readonly ws: WebSocket
   readonly frames: unknown[] = []
-  /** Frames that did not validate against the server-frame schema (should stay empty). */
+  /** Frames that did not validate against the server-frame schema, or came as binary (should stay empty). */
   readonly invalid: unknown[] = []
   readonly closed: Promise<Closed>
   readonly opened: Promise<void>
@@ -29,9 +30,9 @@ export class Client {
 
   constructor (url: string, options: ClientOptions & { protocols?: string[] } = {}) {
     this.ws = new WebSocket(url, options.protocols ?? [], options)
-    this.ws.on('message', (data) => {
+    this.ws.on('message', (data, isBinary) => {
       const frame: unknown = JSON.parse(data.toString())
-      if (!checkFrame.Check(frame)) this.invalid.push(frame)
+      if (isBinary || !checkFrame.Check(frame)) this.invalid.push(frame)
       this.frames.push(frame)
       for (const w of this.#waiters.splice(0)) w()
     })

@@ -67,8 +67,10 @@ export class MemoryBroker implements Broker {
     const sequenced = events.map((e) => ({ type: e.type, matchId, seq: ++stream.seq, ts, data: e.data }) as MatchEvent)
     if (sequenced.length === 0) return sequenced
     stream.history.push(...sequenced)
-    const excess = stream.history.length - this.#options.historySize
-    if (excess > 0) stream.history.splice(0, excess)
+    // Trimmed in bulk once it holds twice its size, so a full history costs no shift per event;
+    // `since` reads only the newest `historySize`.
+    const { historySize } = this.#options
+    if (stream.history.length > 2 * historySize) stream.history.splice(0, stream.history.length - historySize)
     this.#local.deliver(matchId, sequenced)
     return sequenced
   }
@@ -90,7 +92,8 @@ export class MemoryBroker implements Broker {
     if (epoch !== stream.epoch || afterSeq > stream.seq) return undefined
     if (afterSeq === stream.seq) return []
     const oldest = this.#now() - this.#options.historyTtlMs
-    const kept = stream.history.filter((e) => Date.parse(e.ts) >= oldest)
+    const held = stream.history.slice(Math.max(0, stream.history.length - this.#options.historySize))
+    const kept = held.filter((e) => Date.parse(e.ts) >= oldest)
     // Every event after `afterSeq` must still be held, or the caller would silently miss some.
     if (kept.length === 0 || kept[0]!.seq > afterSeq + 1) return undefined
     return kept.filter((e) => e.seq > afterSeq)

@@ -1,3 +1,4 @@
+import { copyJson } from '../../lib/copy.js'
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import type { PendingEvent } from '../../schemas/events.js'
 import { parseSeed, seededMatch } from './seed.js'
@@ -19,7 +20,7 @@ interface OutboxRecord {
   leaseUntil?: number
 }
 
-const clone = <T>(value: T): T => structuredClone(value)
+const clone = copyJson
 
 /**
  * A store held in this process's memory: single instance only, lost on restart. The default store

@@ -1,5 +1,5 @@
 import { StoreTimeoutError, type StoreTimeout } from '../../lib/errors.js'
-import { within } from '../../lib/timeout.js'
+import { Deadlines } from '../../lib/timeout.js'
 import type { Store } from './store.js'
 
 /**
@@ -9,15 +9,24 @@ import type { Store } from './store.js'
  * of the store is bounded, whatever the port grows to; `close()` is not.
  */
 export function withStoreTimeout (store: Store, timeoutMs: number): Store {
+  const deadlines = new Deadlines(timeoutMs)
+  // One bounded wrapper per method, made at its first use; it calls the method the store has at
+  // the time of the call (a test may replace one).
+  const bounded = new Map<PropertyKey, (...args: unknown[]) => Promise<unknown>>()
   return new Proxy(store, {
     get (target, name, receiver) {
       const value: unknown = Reflect.get(target, name, receiver)
       if (typeof value !== 'function' || name === 'close') return value
-      return (...args: unknown[]) => {
-        const work = Promise.resolve(value.apply(target, args))
-        return within(timeoutMs, work, () => Object.assign(
-          new StoreTimeoutError(`store.${String(name)} did not answer within ${timeoutMs} ms`), { pending: work }) satisfies StoreTimeout)
+      let wrapper = bounded.get(name)
+      if (wrapper === undefined) {
+        wrapper = (...args: unknown[]) => {
+          const work = Promise.resolve((Reflect.get(target, name, receiver) as (...a: unknown[]) => unknown).apply(target, args))
+          return deadlines.bound(work, () => Object.assign(
+            new StoreTimeoutError(`store.${String(name)} did not answer within ${timeoutMs} ms`), { pending: work }) satisfies StoreTimeout)
+        }
+        bounded.set(name, wrapper)
       }
+      return wrapper
     }
   })
 }

@@ -23,6 +23,9 @@ export interface BackpressureOptions {
   graceMs: number
 }
 
+/** `ws` send options of every frame: text, whether given as a string or as its UTF-8 bytes. */
+const TEXT = { binary: false } as const
+
 export const DEFAULT_BACKPRESSURE: BackpressureOptions = { highWaterMark: 1024 * 1024, hardLimit: 4 * 1024 * 1024, graceMs: 5000 }
 
 /**
@@ -116,10 +119,13 @@ export class Connection {
     this.sendRaw(JSON.stringify(frame))
   }
 
-  /** Sends bytes already serialized (shared by every socket of a room). */
-  sendRaw (data: string): void {
+  /**
+   * Sends a frame already serialized: a string, or the UTF-8 bytes a room encoded once for every
+   * socket (sent as a text frame, so no socket converts it again).
+   */
+  sendRaw (data: string | Buffer): void {
     if (this.state === 'closing') return
-    this.socket.send(data)
+    this.socket.send(data, TEXT)
     if (this.socket.bufferedAmount > this.#backpressure.hardLimit) this.#watchDrain()
   }
 

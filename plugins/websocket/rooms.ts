@@ -49,7 +49,7 @@ export function frameOf (matchId: string, events: MatchEvent[]): string {
 /**
  * The rooms of this instance: per match, the connections that watch it (match rooms and
  * tournament rooms alike). One broker subscription per watched match; each flush is serialized
- * once and the same bytes go to every socket.
+ * and UTF-8 encoded once and the same bytes go to every socket.
  *
  * Back-pressure: a socket whose send buffer is above its high-water mark skips non-terminal events
  * (terminal ones are still sent) and gets a fresh snapshot with `resync: true` once it drains.
@@ -92,7 +92,8 @@ export class Rooms {
   }
 
   #fanOut (matchId: string, members: Set<RoomMember>, events: MatchEvent[]): void {
-    let shared: string | undefined
+    // Encoded once, into the bytes every socket that is up to date gets.
+    let shared: Buffer | undefined
     const last = events[events.length - 1]!.seq
     for (const member of members) {
       if (member.held !== undefined) {
@@ -104,7 +105,7 @@ export class Rooms {
       if (member.skipping === true || member.connection.congested) {
         this.#skip(matchId, member, events.filter((e) => e.seq > sent))
       } else if (events[0]!.seq > sent) {
-        shared ??= frameOf(matchId, events)
+        shared ??= Buffer.from(frameOf(matchId, events))
         member.connection.sendRaw(shared)
       } else {
         member.connection.sendRaw(frameOf(matchId, events.filter((e) => e.seq > sent)))
