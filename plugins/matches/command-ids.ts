@@ -41,6 +41,8 @@ interface Remembered {
 
 export interface CommandIdsOptions {
   ttlMs: number
+  /** The clock (tests use a fake one). @default Date.now */
+  now?: () => number
   shared?: {
     ids: SharedCommandIds
     /** Hears of each failure of the shared backend (the command then runs with this instance's memory only). */
@@ -49,6 +51,8 @@ export interface CommandIdsOptions {
 }
 
 const OK: Outcome = { ok: true }
+/** The longest time between two sweeps of expired replies. */
+const SWEEP_MAX_INTERVAL_MS = 1000
 
 /** What a remembered outcome means to the frame loop: return (ack) or throw the error it replies. */
 function replay (outcome: Outcome): void {
@@ -68,12 +72,15 @@ async function outcomeOf (work: () => Promise<unknown>): Promise<Outcome> {
 
 export class CommandIds {
   readonly #ttlMs: number
+  readonly #now: () => number
   readonly #shared: CommandIdsOptions['shared']
   /** Key → outcome, oldest first: every finished entry lives `ttlMs`, so expiry follows insertion order. */
   readonly #local = new Map<string, Remembered>()
+  #nextSweep = 0
 
   constructor (options: CommandIdsOptions) {
     this.#ttlMs = options.ttlMs
+    this.#now = options.now ?? Date.now
     this.#shared = options.shared
   }
 
@@ -92,10 +99,10 @@ export class CommandIds {
     }
     const { id, ...content } = command
     const key = fingerprint(matchId, userId, id, content)
-    const now = Date.now()
+    const now = this.#now()
     this.#sweep(now)
     const remembered = this.#local.get(key)
-    if (remembered !== undefined) return replay(await remembered.outcome)
+    if (remembered !== undefined && remembered.expires > now) return replay(await remembered.outcome)
     const outcome = this.#shared === undefined ? outcomeOf(work) : this.#runShared(key, matchId, work)
     this.#local.set(key, { outcome, expires: Infinity })
     let value: Outcome
@@ -105,7 +112,7 @@ export class CommandIds {
       this.#local.delete(key)
     }
     // Its lifetime starts with the reply, at the end of the map.
-    this.#local.set(key, { outcome, expires: Date.now() + this.#ttlMs })
+    this.#local.set(key, { outcome, expires: this.#now() + this.#ttlMs })
     replay(value)
   }
 
@@ -132,7 +139,14 @@ export class CommandIds {
     return outcome
   }
 
+  /**
+   * Forgets expired replies, at most once per `min(ttlMs, 1 s)`: a sweep walks the map from its
+   * oldest entry, past the slots its deletions left, so sweeping on every command would cost as
+   * much as the map is long. Until swept, an expired reply is not replayed (`run` checks).
+   */
   #sweep (now: number): void {
+    if (now < this.#nextSweep) return
+    this.#nextSweep = now + Math.min(this.#ttlMs, SWEEP_MAX_INTERVAL_MS)
     for (const [key, entry] of this.#local) {
       if (entry.expires > now) return
       this.#local.delete(key)

@@ -5,7 +5,7 @@
  * lease it renews while it works (every third of the lease), so a key whose holder crashed is free
  * again once the lease runs out, not after the whole TTL.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { IdempotencyInFlightError, IdempotencyMismatchError } from '../../lib/errors.js'
 import { canPrune, type IdempotencyPruning, type Lease, type Store, type StoredResponse } from './store.js'
 
@@ -21,9 +21,40 @@ export function canonical (value: unknown): unknown {
   return value
 }
 
+const INDEX_KEY = /^(?:0|[1-9]\d*)$/
+
+/**
+ * The keys of `value` in the order `canonical`'s copy has them: array-index keys first, ascending
+ * (an object keeps those first whatever the insertion order; `Object.keys` lists them so already),
+ * then the others sorted.
+ */
+function sortedKeys (value: object): string[] {
+  const keys = Object.keys(value)
+  let indexes = 0
+  while (indexes < keys.length && INDEX_KEY.test(keys[indexes]!) && Number(keys[indexes]) < 2 ** 32 - 1) indexes++
+  return indexes === 0 ? keys.sort() : [...keys.slice(0, indexes), ...keys.slice(indexes).sort()]
+}
+
+/**
+ * `JSON.stringify(canonical(value))`, written directly (no copy of the value is built): the same
+ * text, so digests made either way are equal.
+ */
+export function canonicalJson (value: unknown): string | undefined {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item) ?? 'null').join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const fields: string[] = []
+    for (const key of sortedKeys(value)) {
+      const item = canonicalJson((value as Record<string, unknown>)[key])
+      if (item !== undefined) fields.push(`${JSON.stringify(key)}:${item}`)
+    }
+    return `{${fields.join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
 /** What a key is bound to, as a digest: e.g. the method, the route, its parameters and the body. */
 export function fingerprint (...parts: unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts.map(canonical))).digest('base64url')
+  return hash('sha256', canonicalJson(parts)!, 'base64url')
 }
 
 export interface IdempotentCall {
