@@ -1,5 +1,6 @@
 /**
- * The limits shared through a real redis-server: several instances, Redis dying and coming back.
+ * The limits shared through a real redis-server: several instances, leases of the message bucket,
+ * Redis dying and coming back.
  */
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
@@ -57,11 +58,34 @@ t.test('two instances on one Redis share connection slots and the message bucket
   await other.ping()
 })
 
+t.test('Redis killed under a lease: frames spend what is held, the first that needs Redis falls back at once', async (t) => {
+  const redis = await startRedis(t)
+  const { app, wsUrl, logged } = await start(t, {
+    redis: redis.url,
+    rateLimit: { redisTimeoutMs: 100, redisProbeIntervalMs: 50, burst: 100, messagesPerSecond: 100 }
+  })
+  const c = client(t, wsUrl, '/ws/matches/m1', as('u-a'))
+  await admitted(c)
+  await c.ping() // leases 25 (the default for a burst of 100): 24 held
+  await redis.kill()
+  for (let i = 0; i < 24; i++) await c.ping()
+  t.equal(app.matchcast.limiter.mode, 'redis', '24 frames spent the lease: none needed Redis, none noticed it was gone')
+  const started = Date.now()
+  await c.ping()
+  t.ok(Date.now() - started < 1000, `the 25th needed Redis and was answered from memory after ${Date.now() - started} ms`)
+  t.equal(app.matchcast.limiter.mode, 'memory')
+  t.equal(logged(FALLBACK).length, 1)
+  await redis.restart()
+  await until(() => app.matchcast.limiter.mode === 'redis', 5000)
+  await c.ping()
+})
+
 t.test('Redis killed: limits fall back to memory within the timeout, logged once; restored after restart', async (t) => {
   const redis = await startRedis(t)
   const { app, wsUrl, logged } = await start(t, {
     redis: redis.url,
-    rateLimit: { maxConnectionsPerUser: 2, redisTimeoutMs: 100, redisProbeIntervalMs: 50, burst: 100, messagesPerSecond: 100 }
+    // No lease: every frame asks Redis, so the first frame after the kill notices it.
+    rateLimit: { maxConnectionsPerUser: 2, redisTimeoutMs: 100, redisProbeIntervalMs: 50, burst: 100, messagesPerSecond: 100, leaseSize: 1 }
   })
   const c1 = client(t, wsUrl, '/ws/matches/m1', as('u-a'))
   await admitted(c1)
