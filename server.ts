@@ -121,6 +121,7 @@ export const ENV_OPTIONS: Readonly<Record<string, readonly [readonly string[], P
   MATCHCAST_CONNECTION_TTL_MS: [['rateLimit', 'connectionTtlMs'], integer],
   MATCHCAST_REDIS_TIMEOUT_MS: [['rateLimit', 'redisTimeoutMs'], integer],
   MATCHCAST_REDIS_PROBE_INTERVAL_MS: [['rateLimit', 'redisProbeIntervalMs'], integer],
+  MATCHCAST_LEASE_SIZE: [['rateLimit', 'leaseSize'], integer],
   MATCHCAST_HTTP_RATE_MAX: [['rateLimit', 'http', 'max'], integer],
   MATCHCAST_HTTP_RATE_WINDOW_MS: [['rateLimit', 'http', 'timeWindowMs'], integer],
   MATCHCAST_HEARTBEAT_INTERVAL_MS: [['heartbeat', 'intervalMs'], integer],

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createServer, connect } from 'node:net'
+import { Redis } from 'ioredis'
 import type { TapLike } from './helper.js'
 
 export interface RedisProcess {
@@ -82,4 +83,48 @@ export async function sharedRedisUrl (t: TapLike): Promise<string> {
 /** A key prefix no other test uses. */
 export function uniquePrefix (): string {
   return `mc-test-${randomUUID().slice(0, 8)}`
+}
+
+/** Counts, through MONITOR, the commands a redis-server runs (any client's) that match. */
+export interface CommandCounter {
+  /** The matching commands run so far: every one run before this call is counted. */
+  count (): Promise<number>
+}
+
+/**
+ * Watches every command the server at `url` runs and counts those `match` accepts (`args[0]` is
+ * the command, lower case; its arguments follow, as strings).
+ */
+export async function countCommands (t: TapLike, url: string, match: (args: string[]) => boolean): Promise<CommandCounter> {
+  const client = new Redis(url, { lazyConnect: true })
+  client.on('error', () => {})
+  await client.connect()
+  const monitor = await client.monitor()
+  monitor.on('error', () => {})
+  t.teardown(() => { monitor.disconnect(); client.disconnect() })
+  let counted = 0
+  const markers = new Map<string, () => void>()
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    const command = [String(args[0]).toLowerCase(), ...args.slice(1).map(String)]
+    const marker = command[0] === 'echo' ? markers.get(command[1]!) : undefined
+    if (marker !== undefined) marker()
+    else if (match(command)) counted++
+  })
+  return {
+    async count () {
+      // MONITOR reports commands in the order the server ran them: once this marker is seen,
+      // every command run before it has been counted.
+      const marker = `count-${randomUUID()}`
+      const seen = new Promise<void>((resolve) => markers.set(marker, resolve))
+      await client.echo(marker)
+      await seen
+      markers.delete(marker)
+      return counted
+    }
+  }
+}
+
+/** A counter's match: the limiter's bucket script (EVALSHA, or EVAL when reloaded) on any user's bucket. */
+export function bucketScript (args: string[]): boolean {
+  return (args[0] === 'evalsha' || args[0] === 'eval') && /:limit-bucket:/.test(args[3] ?? '')
 }

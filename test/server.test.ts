@@ -55,6 +55,7 @@ t.test('every variable maps onto its option', async (t) => {
     MATCHCAST_CONNECTION_TTL_MS: '60000',
     MATCHCAST_REDIS_TIMEOUT_MS: '150',
     MATCHCAST_REDIS_PROBE_INTERVAL_MS: '500',
+    MATCHCAST_LEASE_SIZE: '2',
     MATCHCAST_HTTP_RATE_MAX: '50',
     MATCHCAST_HTTP_RATE_WINDOW_MS: '10000',
     MATCHCAST_BACKPRESSURE_HIGH_WATER_MARK: '1000',
@@ -98,6 +99,7 @@ t.test('every variable maps onto its option', async (t) => {
         connectionTtlMs: 60000,
         redisTimeoutMs: 150,
         redisProbeIntervalMs: 500,
+        leaseSize: 2,
         http: { max: 50, timeWindowMs: 10000 }
       },
       backpressure: { highWaterMark: 1000, hardLimit: 2000, graceMs: 100 },

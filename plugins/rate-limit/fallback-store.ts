@@ -28,6 +28,10 @@ export interface FallbackOptions {
  * - In memory mode a probe pings the shared store every `probeIntervalMs`; the first answer
  *   switches back (one info line), and the slots admitted in memory are adopted by the shared
  *   store, so they count across instances again.
+ * - A shared store that answers messages from a lease (`RedisLimiterStore` with `leaseSize`)
+ *   touches Redis for few of them, so an outage is noticed by the first call that needs Redis (the
+ *   lease running out, an admission, an upgrade), not by the first message after it: until then
+ *   messages spend tokens leased before it, which the bound across instances already counts.
  * - Never rejects.
  */
 export class FallbackLimiterStore implements LimiterStore {

@@ -3,14 +3,14 @@ import type { FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } fr
 import fp from 'fastify-plugin'
 import { RateLimitedError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
-import { parseOptions, type OptionsInput } from '../../lib/options.js'
+import type { OptionsInput } from '../../lib/options.js'
 import { FallbackLimiterStore } from './fallback-store.js'
 import { httpStore } from './http-store.js'
 import { MemoryLimiterStore } from './memory-store.js'
 import { OpenConnections } from './open-connections.js'
 import { RedisLimiterStore } from './redis-store.js'
 import { createLimiter, type Limiter } from './limiter.js'
-import { RateLimitOptions } from './options.js'
+import { parseRateLimitOptions, type RateLimitOptions } from './options.js'
 
 declare module '../../lib/namespace.js' {
   interface MatchcastNamespace {
@@ -20,13 +20,19 @@ declare module '../../lib/namespace.js' {
 }
 
 const plugin: FastifyPluginAsync<OptionsInput<RateLimitOptions>> = async (app, rawOptions) => {
-  const options = parseOptions(RateLimitOptions, rawOptions, 'rateLimit')
+  const options = parseRateLimitOptions(rawOptions)
   const redis = namespace(app).redis
   const memory = new MemoryLimiterStore()
   const store = redis === undefined
     ? memory
     : new FallbackLimiterStore(
-      new RedisLimiterStore({ client: redis.client, key: redis.key, connectionTtlMs: options.connectionTtlMs }),
+      new RedisLimiterStore({
+        client: redis.client,
+        key: redis.key,
+        connectionTtlMs: options.connectionTtlMs,
+        leaseSize: options.leaseSize,
+        leaseTimeoutMs: options.redisTimeoutMs
+      }),
       memory,
       { timeoutMs: options.redisTimeoutMs, probeIntervalMs: options.redisProbeIntervalMs, log: app.log })
   const limiter = createLimiter(options, store)

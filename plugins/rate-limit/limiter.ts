@@ -22,7 +22,10 @@ export interface Limiter {
   readonly backend: LimiterMode
   acquireConnection (userId: string, connectionId: string): Promise<boolean>
   releaseConnection (userId: string, connectionId: string): Promise<void>
-  /** Takes one message token of the user. */
+  /**
+   * Takes one message token of the user. With Redis and a lease (`leaseSize`), most checks are
+   * answered from the tokens this instance leased, without a round trip.
+   */
   check (userId: string): Promise<CheckResult>
   /** Counts one WebSocket upgrade attempt from `ip` (always allowed when `upgradesPerIp` is 0). */
   checkUpgrade (ip: string): Promise<CheckResult>

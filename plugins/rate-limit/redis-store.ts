@@ -1,6 +1,10 @@
 import type { Cluster, Redis } from 'ioredis'
+import { LimiterTimeoutError } from '../../lib/errors.js'
 import { hashTag } from '../../lib/key-slot.js'
 import { readLua } from '../../lib/lua.js'
+import { within } from '../../lib/timeout.js'
+import { Lease, leaseIdleMs, Leases, type Grant } from './lease.js'
+import { DEFAULT_REDIS_TIMEOUT_MS } from './options.js'
 import type { HitResult, LimiterStore } from './store.js'
 
 const lua = (name: string) => readLua(import.meta.url, 'rate-limit', name)
@@ -17,7 +21,7 @@ const SCRIPTS = {
 interface ScriptCommands {
   matchcastLimiterAcquire (key: string, connectionId: string, max: number, ttlMs: number): Promise<[number, number]>
   matchcastLimiterRefresh (key: string, ttlMs: number, ...connectionIds: string[]): Promise<[number, number]>
-  matchcastLimiterTake (key: string, ratePerSecond: number, burst: number): Promise<[number, number, number]>
+  matchcastLimiterTake (key: string, ratePerSecond: number, burst: number, wanted: number): Promise<[number, number, number]>
   matchcastLimiterHit (key: string, windowMs: number): Promise<[number, number]>
 }
 
@@ -38,6 +42,15 @@ export interface RedisLimiterStoreOptions {
   key (area: string, id: string): string
   /** How long a slot outlives the last heartbeat of its instance; heartbeats run every third of it. */
   connectionTtlMs: number
+  /**
+   * Message tokens leased at a time from a user's shared bucket and spent here without a round
+   * trip (see `Lease`). 0 or 1: no lease, one script call per message. @default 1
+   */
+  leaseSize?: number
+  /** How long a lease request may take; one that takes longer is abandoned (its tokens lost). @default 200 (`DEFAULT_REDIS_TIMEOUT_MS`) */
+  leaseTimeoutMs?: number
+  /** The clock of the leases (ms): when unused tokens are forgotten. @default Date.now */
+  now?: () => number
 }
 
 /**
@@ -47,6 +60,17 @@ export interface RedisLimiterStoreOptions {
  * tag (`${prefix}:limit-conns:{userId}`, `${prefix}:limit-bucket:{userId}`), so on a cluster every
  * key of one user lives in one slot; scripts run by SHA on whichever primary owns it, and ioredis
  * loads them there on NOSCRIPT (a new primary after a failover, a slot moved to another node).
+ *
+ * Message tokens: without a lease (`leaseSize` 0 or 1) each message is one script call on the
+ * user's bucket. With a lease, each instance leases up to `leaseSize` tokens at a time from the
+ * bucket (the same script, taking several) and spends them locally; the next share is asked for in
+ * the background once a quarter of the lease is left, and only a message that finds the lease empty
+ * waits for Redis. It is refused only when the lease is empty and Redis answers that the bucket is
+ * too. Over any window of T seconds, N instances then accept at most
+ * `burst + messagesPerSecond·T + N·leaseSize` messages of one user (without a lease:
+ * `burst + messagesPerSecond·T`): what Redis hands out in the window, plus what each instance held
+ * when it began. Leased tokens unused for the bucket's refill time (at least 1 s) are forgotten,
+ * never given back; a lease request slower than `leaseTimeoutMs` is abandoned, its tokens lost.
  *
  * Connection slots are crash-safe: each is a sorted-set entry with an expiry that this instance's
  * heartbeat pushes forward (an unref'd timer); the slots of an instance that died without releasing
@@ -62,11 +86,20 @@ export class RedisLimiterStore implements LimiterStore {
   /** The slots this instance holds, by user: what the heartbeat refreshes. */
   readonly #live = new Map<string, Set<string>>()
   readonly #heartbeat: NodeJS.Timeout
+  readonly #leaseSize: number
+  readonly #leaseTimeoutMs: number
+  readonly #now: () => number
+  readonly #leases = new Leases()
+  /** The request in flight of each lease asking for tokens. */
+  readonly #asking = new WeakMap<Lease, Promise<Grant>>()
 
   constructor (options: RedisLimiterStoreOptions) {
     this.#client = defineScripts(options.client)
     this.#key = options.key
     this.#ttlMs = options.connectionTtlMs
+    this.#leaseSize = options.leaseSize ?? 1
+    this.#leaseTimeoutMs = options.leaseTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
+    this.#now = options.now ?? Date.now
     this.#heartbeat = setInterval(() => {
       // A failed beat is not reported: the fallback store learns of an outage from the next call
       // or probe, and a slot left unrefreshed expires just as a dead instance's would.
@@ -94,8 +127,24 @@ export class RedisLimiterStore implements LimiterStore {
   }
 
   async take (userId: string, ratePerSecond: number, burst: number) {
-    const [allowed, remaining, resetMs] = await this.#client.matchcastLimiterTake(this.#userKey('limit-bucket', userId), ratePerSecond, burst)
-    return { allowed: allowed === 1, remaining, resetMs }
+    if (this.#leaseSize <= 1) {
+      const [allowed, remaining, resetMs] = await this.#client.matchcastLimiterTake(this.#userKey('limit-bucket', userId), ratePerSecond, burst, 1)
+      return { allowed: allowed === 1, remaining, resetMs }
+    }
+    const lease = this.#leases.get(userId, this.#now(), () => new Lease(this.#leaseSize, leaseIdleMs(ratePerSecond, burst)))
+    for (;;) {
+      const now = this.#now()
+      if (lease.take(now)) {
+        // In the background, sent once this message has been answered; a failure is not reported
+        // here: the next message that needs Redis is.
+        if (lease.due() > 0) this.#ask(userId, lease, ratePerSecond, burst, true).catch(() => {})
+        return { allowed: true, ...lease.standing(now) }
+      }
+      // Nothing held: wait for the request in flight, or ask now.
+      const answer = await (this.#asking.get(lease) ?? this.#ask(userId, lease, ratePerSecond, burst))
+      if (answer.granted === 0) return { allowed: false, remaining: answer.remaining, resetMs: answer.resetMs }
+      // Tokens arrived; the messages that waited with this one take them in turn, or ask again.
+    }
   }
 
   async hit (key: string, windowMs: number): Promise<HitResult> {
@@ -114,10 +163,34 @@ export class RedisLimiterStore implements LimiterStore {
     await this.#client.ping()
   }
 
-  /** Stops the heartbeat. Slots still held are left to expire (their sockets are closing anyway). */
+  /** Stops the heartbeat. Slots still held are left to expire (their sockets are closing anyway); leases are forgotten. */
   async close (): Promise<void> {
     clearInterval(this.#heartbeat)
     this.#live.clear()
+    this.#leases.clear()
+  }
+
+  /**
+   * Asks the user's shared bucket for the tokens the lease is due, abandoning the request after
+   * `leaseTimeoutMs`. `later`: sent on the next turn of the event loop, so the message that made it
+   * due is answered without the cost of sending it.
+   */
+  #ask (userId: string, lease: Lease, ratePerSecond: number, burst: number, later = false): Promise<Grant> {
+    const wanted = lease.ask()
+    const send = () => this.#client.matchcastLimiterTake(this.#userKey('limit-bucket', userId), ratePerSecond, burst, wanted)
+    const call = later ? new Promise<void>((resolve) => setImmediate(resolve)).then(send) : send()
+    const asking = within(this.#leaseTimeoutMs, call, () => new LimiterTimeoutError(this.#leaseTimeoutMs)).then(([granted, remaining, resetMs]) => {
+      this.#asking.delete(lease)
+      const answer = { granted, remaining, resetMs }
+      lease.grant(answer, this.#now())
+      return answer
+    }, (err: unknown) => {
+      this.#asking.delete(lease)
+      lease.fail()
+      throw err
+    })
+    this.#asking.set(lease, asking)
+    return asking
   }
 
   /** One of the user's keys: the user id is its hash tag, so all of them share one cluster slot. */

@@ -9,6 +9,10 @@
  * - `adopt` records a slot without checking the limit: the connection is already open (it was
  *   admitted while another store counted), so it must count here from now on.
  * - A shared store (Redis) counts across instances; a memory store counts this instance only.
+ * - `take` on a shared store is exact across instances, or, when the store leases shares of a
+ *   user's bucket to spend locally (`RedisLimiterStore` with `leaseSize` above 1), exact within
+ *   `leaseSize` tokens per instance: over any T seconds N instances allow at most
+ *   `burst + ratePerSecond·T + N·leaseSize` messages of a user.
  * - Methods may reject when the backend fails (Redis); `FallbackLimiterStore` turns that into a
  *   switch to memory. `MemoryLimiterStore` never rejects.
  * - After `close()` nothing is scheduled any more (heartbeats stop); counts are not guaranteed.
@@ -34,7 +38,10 @@ export interface LimiterStore {
   release (userId: string, connectionId: string): Promise<void>
   /** Records a slot of an already open connection, even past the limit. */
   adopt (userId: string, connectionId: string): Promise<void>
-  /** Takes one message token from the user's bucket. */
+  /**
+   * Takes one message token from the user's bucket. With a lease, `remaining` counts the tokens
+   * this instance holds plus the shared bucket's as last answered.
+   */
   take (userId: string, ratePerSecond: number, burst: number): Promise<Omit<TakeResult, 'state'>>
   /** Counts one hit of `key` in a fixed window of `windowMs`. */
   hit (key: string, windowMs: number): Promise<HitResult>

@@ -2,7 +2,7 @@ import Fastify from 'fastify'
 import fastifyRateLimit from '@fastify/rate-limit'
 import t from 'tap'
 import matchcast, { matchcastBroadcast, matchcastRateLimit, matchcastWebsocket, rateLimited } from '../../../index.js'
-import { DEFAULT_HTTP_MAX, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_UPGRADES_PER_IP } from '../../../plugins/rate-limit/index.js'
+import { DEFAULT_HTTP_MAX, DEFAULT_MAX_CONNECTIONS_PER_IP, DEFAULT_UPGRADES_PER_IP, defaultLeaseSize, parseRateLimitOptions } from '../../../plugins/rate-limit/index.js'
 import { SECRET } from '../../helper.js'
 
 const cases: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -14,6 +14,9 @@ const cases: Array<[string, Record<string, unknown>, RegExp]> = [
   ['a tiny slot TTL', { rateLimit: { connectionTtlMs: 10 } }, /rateLimit\.connectionTtlMs: must be >= 30/],
   ['a zero Redis timeout', { rateLimit: { redisTimeoutMs: 0 } }, /rateLimit\.redisTimeoutMs: must be >= 1/],
   ['a fractional probe interval', { rateLimit: { redisProbeIntervalMs: 1.5 } }, /rateLimit\.redisProbeIntervalMs: must be integer/],
+  ['a negative lease', { rateLimit: { leaseSize: -1 } }, /rateLimit\.leaseSize: must be >= 0/],
+  ['a fractional lease', { rateLimit: { leaseSize: 2.5 } }, /rateLimit\.leaseSize: must be integer/],
+  ['a lease above the burst', { rateLimit: { burst: 4, leaseSize: 5 } }, /rateLimit\.leaseSize: must not be above rateLimit\.burst \(4\)/],
   ['a zero HTTP max', { rateLimit: { http: { max: 0 } } }, /rateLimit\.http\.max: must be >= 1/],
   ['an unknown HTTP option', { rateLimit: { http: { window: 1 } } }, /rateLimit\.http\.window: unknown option/],
   ['an unknown limiter option', { rateLimit: { maxConnections: 1 } }, /rateLimit\.maxConnections: unknown option/],
@@ -45,12 +48,20 @@ t.test('defaults: named constants, SPEC values, a generous per-IP limit', async 
     connectionTtlMs: 30_000,
     redisTimeoutMs: 200,
     redisProbeIntervalMs: 1000,
-    http: { max: DEFAULT_HTTP_MAX, timeWindowMs: 60_000 }
+    http: { max: DEFAULT_HTTP_MAX, timeWindowMs: 60_000 },
+    leaseSize: 5
   })
   t.ok(DEFAULT_UPGRADES_PER_IP >= 600)
   t.ok(DEFAULT_MAX_CONNECTIONS_PER_IP >= 1000)
   t.equal(app.matchcast.limiter.mode, 'memory')
   t.equal(app.matchcast.limiter.backend, 'memory')
+})
+
+t.test('leaseSize: a quarter of burst by default (1, no lease, below 8); 0 and burst itself are kept', async (t) => {
+  t.same([1, 7, 8, 20, 100].map(defaultLeaseSize), [1, 1, 2, 5, 25])
+  t.equal(parseRateLimitOptions({ burst: 40 }).leaseSize, 10)
+  t.equal(parseRateLimitOptions({ burst: 40, leaseSize: 0 }).leaseSize, 0)
+  t.equal(parseRateLimitOptions({ burst: 40, leaseSize: 40 }).leaseSize, 40)
 })
 
 t.test('a transport cap set above the payload limit is kept; without the limiter, the default stands', async (t) => {

@@ -16,12 +16,12 @@ import { startCluster } from '../../redis-cluster.js'
 
 const cluster = await startCluster(t)
 
-async function open (t: TestLike, prefix = uniquePrefix()) {
+async function open (t: TestLike, prefix = uniquePrefix(), leaseSize = 1) {
   const client = new Cluster(cluster.startupNodes, clusterOptions(500))
   client.on('error', () => {})
   t.teardown(() => client.quit().catch(() => client.disconnect()))
   await once(client, 'ready')
-  const store = new RedisLimiterStore({ client, key: (area, id) => `${prefix}:${area}:${id}`, connectionTtlMs: 30_000 })
+  const store = new RedisLimiterStore({ client, key: (area, id) => `${prefix}:${area}:${id}`, connectionTtlMs: 30_000, leaseSize })
   t.teardown(() => store.close())
   return { store, client, prefix }
 }
@@ -62,4 +62,19 @@ t.test('two instances on one cluster share slots and buckets', async (t) => {
   t.equal((await a.store.take('u1', 1, 2)).allowed, true)
   t.equal((await b.store.take('u1', 1, 2)).allowed, true)
   t.equal((await a.store.take('u1', 1, 2)).allowed, false, 'one bucket for the user across instances')
+})
+
+t.test('leases on a cluster: two instances lease from the one bucket in the slot of the user', async (t) => {
+  const prefix = uniquePrefix()
+  const a = await open(t, prefix, 3)
+  const b = await open(t, prefix, 3)
+  const allowed: boolean[] = []
+  for (let i = 0; i < 5; i++) {
+    allowed.push((await a.store.take('Łódź', 0.001, 6)).allowed)
+    allowed.push((await b.store.take('Łódź', 0.001, 6)).allowed)
+  }
+  t.same(allowed, [true, true, true, true, true, true, false, false, false, false], 'the burst of 6, in two leases of 3, then none')
+  await Promise.all(cluster.nodes.map((n) => cluster.command(n.port, 'SCRIPT', 'FLUSH')))
+  const c = await open(t, prefix, 3)
+  t.equal((await c.store.take('u2', 10, 6)).remaining, 5, 'a lease loads the script on the primary of its slot too')
 })

@@ -1,11 +1,14 @@
 /**
- * The limits shared through a real redis-server: several instances, Redis dying and coming back.
+ * The limits shared through a real redis-server: several instances, leases of the message bucket
+ * (bounded across instances, few script calls), Redis dying and coming back.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { limiterStatus, type MatchcastOptions } from '../../../index.js'
+import { lowWaterMark } from '../../../plugins/rate-limit/lease.js'
 import { as, client, collectLogs, startApp, testSeed, until, type Client } from '../../helper.js'
-import { sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
+import { bucketScript, countCommands, sharedRedisUrl, startRedis, uniquePrefix } from '../../redis.js'
 
 /** A listening app with its log lines captured. */
 async function start (t: Test, options: Partial<MatchcastOptions>) {
@@ -57,11 +60,85 @@ t.test('two instances on one Redis share connection slots and the message bucket
   await other.ping()
 })
 
+t.test('two instances, a user far over the limit on both: at most burst + N·leaseSize + rate·T frames in T', async (t) => {
+  const url = await sharedRedisUrl(t)
+  const keyPrefix = uniquePrefix()
+  // A long Redis timeout: a slow answer on a busy machine must not switch to per-instance memory here.
+  const rateLimit = { maxConnectionsPerUser: 4, messagesPerSecond: 40, burst: 8, leaseSize: 4, redisTimeoutMs: 2000 }
+  const instances = [await start(t, { redis: url, keyPrefix, rateLimit }), await start(t, { redis: url, keyPrefix, rateLimit })]
+  const sockets = instances.flatMap(({ wsUrl }) => [client(t, wsUrl, '/ws/matches/m1', as('u-a')), client(t, wsUrl, '/ws/matches/m1', as('u-a'))])
+  for (const c of sockets) await admitted(c)
+  // One frame on each instance leases 4 of the 8 tokens: each holds 3 the bucket no longer counts.
+  await sockets[0]!.ping()
+  await sockets[2]!.ping()
+  const inspector = await inspect(t, url)
+  t.ok(Number(await inspector.hget(`${keyPrefix}:limit-bucket:{u-a}`, 'tokens')) < 1, 'both leases came out of the bucket')
+  await sleep(300) // the bucket refills to 8 (in 200 ms), the leases are still held (unused for less than 1 s)
+
+  const started = process.hrtime.bigint()
+  for (const c of sockets) for (let i = 0; i < 100; i++) c.send({ type: 'ping', id: 'over' })
+  const closes = await Promise.all(sockets.map((c) => c.closeInfo(5000)))
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9
+  t.same(closes.map((c) => c.code), [4009, 4009, 4009, 4009], 'every socket ends over the limit')
+  const accepted = sockets.flatMap((c) => c.frames).filter((f) => (f as { id?: string }).id === 'over').length
+  const bound = rateLimit.burst + instances.length * rateLimit.leaseSize + Math.floor(rateLimit.messagesPerSecond * seconds)
+  t.ok(accepted <= bound, `${accepted} frames accepted in ${seconds.toFixed(3)} s; bound burst + 2·leaseSize + rate·T = ${bound}`)
+  t.ok(accepted >= rateLimit.burst + instances.length * (rateLimit.leaseSize - 1),
+    `${accepted}: the full bucket, and the 3 tokens each instance held on top of it`)
+  t.same(instances.map(({ app }) => app.matchcast.limiter.mode), ['redis', 'redis'])
+})
+
+t.test('a user under the limit on two instances is never refused, and most frames make no Redis call', async (t) => {
+  const redis = await startRedis(t)
+  const calls = await countCommands(t, redis.url, bucketScript)
+  const rateLimit = { messagesPerSecond: 1000, burst: 100 } // the default lease: 25, asked for again at 6 left
+  const a = await start(t, { redis: redis.url, rateLimit })
+  const b = await start(t, { redis: redis.url, rateLimit })
+  const sockets = [client(t, a.wsUrl, '/ws/matches/m1', as('u-a')), client(t, b.wsUrl, '/ws/matches/m1', as('u-a'))]
+  for (const c of sockets) await admitted(c)
+  const leaseSize = a.app.matchcast.limiter.options.leaseSize
+  t.equal(leaseSize, 25)
+  const before = await calls.count()
+  const frames = 200
+  for (let i = 0; i < frames; i++) {
+    await sockets[i % 2]!.ping()
+    await sleep(2) // at most 500 frames a second: half the limit
+  }
+  await sleep(50)
+  const made = await calls.count() - before
+  const most = Math.ceil(frames / (leaseSize - lowWaterMark(leaseSize))) + 2 * 2
+  t.ok(made <= most, `${made} bucket script calls for ${frames} frames (at most ${most}; a call per frame without a lease)`)
+  t.same(sockets.map((c) => c.ws.readyState), [1, 1], 'no socket was closed')
+})
+
+t.test('Redis killed under a lease: frames spend what is held, the first that needs Redis falls back at once', async (t) => {
+  const redis = await startRedis(t)
+  const { app, wsUrl, logged } = await start(t, {
+    redis: redis.url,
+    rateLimit: { redisTimeoutMs: 100, redisProbeIntervalMs: 50, burst: 100, messagesPerSecond: 100 }
+  })
+  const c = client(t, wsUrl, '/ws/matches/m1', as('u-a'))
+  await admitted(c)
+  await c.ping() // leases 25 (the default for a burst of 100): 24 held
+  await redis.kill()
+  for (let i = 0; i < 24; i++) await c.ping()
+  t.equal(app.matchcast.limiter.mode, 'redis', '24 frames spent the lease: none needed Redis, none noticed it was gone')
+  const started = Date.now()
+  await c.ping()
+  t.ok(Date.now() - started < 1000, `the 25th needed Redis and was answered from memory after ${Date.now() - started} ms`)
+  t.equal(app.matchcast.limiter.mode, 'memory')
+  t.equal(logged(FALLBACK).length, 1)
+  await redis.restart()
+  await until(() => app.matchcast.limiter.mode === 'redis', 5000)
+  await c.ping()
+})
+
 t.test('Redis killed: limits fall back to memory within the timeout, logged once; restored after restart', async (t) => {
   const redis = await startRedis(t)
   const { app, wsUrl, logged } = await start(t, {
     redis: redis.url,
-    rateLimit: { maxConnectionsPerUser: 2, redisTimeoutMs: 100, redisProbeIntervalMs: 50, burst: 100, messagesPerSecond: 100 }
+    // No lease: every frame asks Redis, so the first frame after the kill notices it.
+    rateLimit: { maxConnectionsPerUser: 2, redisTimeoutMs: 100, redisProbeIntervalMs: 50, burst: 100, messagesPerSecond: 100, leaseSize: 1 }
   })
   const c1 = client(t, wsUrl, '/ws/matches/m1', as('u-a'))
   await admitted(c1)
