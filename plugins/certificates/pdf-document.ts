@@ -5,6 +5,8 @@
  * it; the full signature in the fine print, and `certificate.json` attached, so the PDF alone is
  * enough to check the certificate offline. Fonts are embedded as subsets (see fonts.ts): a page
  * weighs some 50 KB.
+ *
+ * This module is loaded by the first download (pdf.ts), with PDFKit, fontkit and the QR encoder.
  */
 import PDFDocument from 'pdfkit'
 import { encode } from 'uqr'
@@ -95,8 +97,8 @@ function diamond (doc: PDFKit.PDFDocument, x: number, y: number, r: number): voi
   doc.polygon([x, y - r], [x + r, y], [x, y + r], [x - r, y]).fill(GOLD)
 }
 
-/** Renders the certificate as PDF bytes. */
-export async function renderCertificatePdf (certificate: Certificate, options: PdfOptions): Promise<Buffer> {
+/** Draws the certificate as PDF bytes. */
+export async function drawCertificatePdf (certificate: Certificate, options: PdfOptions): Promise<Buffer> {
   const winner = printableName(certificate, certificate.userId)
   const tournament = drawable(certificate.tournamentName, 'serifBold').text || certificate.tournamentId
   const doc = new PDFDocument({
