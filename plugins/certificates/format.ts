@@ -1,11 +1,16 @@
 /** How a certificate's facts read, the same on the PDF and on the verification page. */
 import type { Certificate } from '../../schemas/common.js'
 
-const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+/**
+ * Made by the first date printed, not at start: the first `Intl.DateTimeFormat` of a process loads
+ * ICU's locale and calendar data, several MiB that a process which prints no certificate never needs.
+ */
+let dateFormat: Intl.DateTimeFormat | undefined
 
 /** A timestamp as a reader says it: `1 March 2025` (UTC). */
 export function readableDate (iso: string): string {
-  return DATE.format(new Date(iso))
+  dateFormat ??= new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+  return dateFormat.format(new Date(iso))
 }
 
 /** A user's display name on the certificate (own keys only: ids may be spelled `__proto__`), else the id. */

@@ -15,8 +15,11 @@
  *   Leases (outbox claims, keys in flight) are measured by the database's clock (postgres-leases.ts).
  * - Timestamps of matches and payouts are `timestamptz` and read back as ISO-8601 UTC with
  *   milliseconds; a certificate's `issuedAt` is kept as text, since its exact bytes are signed.
+ * - `pg` is loaded, and the store's own pool made, by the first call (`ready()` at registration):
+ *   an app without a PostgreSQL store never loads the driver.
  */
-import pg from 'pg'
+import type pg from 'pg'
+import { lazy } from '../../lib/lazy.js'
 import type { Certificate, Match, Member, Payout, PayoutStatus, Role, Seed, Tournament } from '../../schemas/common.js'
 import { InvalidOptionsError } from '../../lib/errors.js'
 import type { PendingEvent } from '../../schemas/events.js'
@@ -47,9 +50,12 @@ export interface PostgresStoreOptions {
 
 type Queryable = Pick<pg.PoolClient, 'query'>
 
+const driver = lazy(async () => (await import('pg')).default)
+
 export class PostgresStore implements Store, IdempotencyPruning {
   readonly schema: string
-  readonly #pool: pg.Pool
+  #pool: pg.Pool | undefined // the host's, or the store's own once made (`#connection`)
+  readonly #connectionString: string | undefined
   readonly #ownsPool: boolean
   readonly #seed: Partial<Seed> | undefined
   readonly #onError: (err: Error) => void
@@ -69,10 +75,10 @@ export class PostgresStore implements Store, IdempotencyPruning {
     }
     this.schema = schema
     this.#ownsPool = options.pool === undefined
-    this.#pool = options.pool ?? new pg.Pool({ connectionString: options.connectionString })
+    this.#pool = options.pool
+    this.#connectionString = options.connectionString
     this.#seed = options.seed
     this.#onError = options.onError ?? (() => {})
-    if (this.#ownsPool) this.#pool.on('error', (err) => this.#onError(err))
     this.#t = Object.fromEntries(Object.entries(TABLES).map(([name, table]) => [name, `"${schema}".${table}`])) as Tables
     const run = <R extends pg.QueryResultRow>(sql: string, values: unknown[]) => this.#query<R>(sql, values)
     this.#outbox = outboxQueries(run, this.#t.outbox)
@@ -113,8 +119,19 @@ export class PostgresStore implements Store, IdempotencyPruning {
     await this.#transaction((client) => insertSeed(client, this.#t, full))
   }
 
+  /** The pool; the store's own is made once, by the first call (once `pg` is loaded), never after `close()`. */
+  async #connection (): Promise<pg.Pool> {
+    if (this.#pool === undefined) {
+      const { Pool } = await driver()
+      // Like an ended pool, a store closed before its pool was made refuses to be used.
+      if (this.#closed) throw new Error('Cannot use a pool after calling end on the pool')
+      this.#pool ??= new Pool({ connectionString: this.#connectionString }).on('error', (err) => this.#onError(err))
+    }
+    return this.#pool
+  }
+
   async #transaction<T> (work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect()
+    const client = await (await this.#connection()).connect()
     try {
       await client.query('BEGIN')
       const result = await work(client)
@@ -128,9 +145,9 @@ export class PostgresStore implements Store, IdempotencyPruning {
     }
   }
 
-  async #query<R extends pg.QueryResultRow> (sql: string, values: unknown[], on: Queryable = this.#pool): Promise<R[]> {
+  async #query<R extends pg.QueryResultRow> (sql: string, values: unknown[], on?: Queryable): Promise<R[]> {
     await this.ready()
-    return (await on.query<R>(sql, values)).rows
+    return (await (on ?? await this.#connection()).query<R>(sql, values)).rows
   }
 
   async getTournament (id: string): Promise<Tournament | undefined> {
@@ -168,7 +185,7 @@ export class PostgresStore implements Store, IdempotencyPruning {
    * The compare-and-set: one statement, so the row lock orders racing writers and the loser matches
    * nothing; with an event, the same statement writes its outbox row (only when the update matched).
    */
-  async #cas (on: Queryable, id: string, expectedVersion: number, patch: MatchPatch, event: PendingEvent | undefined): Promise<Match | undefined> {
+  async #cas (on: Queryable | undefined, id: string, expectedVersion: number, patch: MatchPatch, event: PendingEvent | undefined): Promise<Match | undefined> {
     const sets = ['version = version + 1']
     const values: unknown[] = [id, expectedVersion]
     const set = (column: string, value: unknown) => {
@@ -192,7 +209,7 @@ export class PostgresStore implements Store, IdempotencyPruning {
   }
 
   async updateMatch (id: string, expectedVersion: number, patch: MatchPatch, event?: PendingEvent, retire?: Retirement): Promise<Match | undefined> {
-    if (retire === undefined) return this.#cas(this.#pool, id, expectedVersion, patch, event)
+    if (retire === undefined) return this.#cas(undefined, id, expectedVersion, patch, event)
     await this.ready()
     return this.#transaction(async (client) => {
       const match = await this.#cas(client, id, expectedVersion, patch, event)
@@ -265,14 +282,14 @@ export class PostgresStore implements Store, IdempotencyPruning {
   }
 
   async ping (): Promise<void> {
-    await this.#pool.query('SELECT 1')
+    await (await this.#connection()).query('SELECT 1')
   }
 
   /** Ends the pool when the store created it; a pool passed in stays open. Idempotent. */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#ownsPool) await this.#pool.end()
+    if (this.#ownsPool) await this.#pool?.end()
   }
 }
 

@@ -103,6 +103,31 @@ t.test('a pool passed in is used and left open', async (t) => {
   t.equal((await pool.query('SELECT 1 AS one')).rows[0].one, 1, 'still open')
 })
 
+t.test('the store\'s own pool is made by the first call: calls racing it share one, and close() ends it', async (t) => {
+  const name = `mc_first_${uniqueSchema().slice(-8)}`
+  const store = postgresStore({ connectionString: `${DATABASE_URL}?application_name=${name}`, schema: uniqueSchema() })
+  const connections = async () => (await sql('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [name])).rows[0].n as number
+  t.equal(await connections(), 0, 'no connection before the first call')
+  await Promise.all([store.ping(), store.ping(), store.ping()])
+  t.ok(await connections() > 0)
+  await store.close()
+  // A backend leaves pg_stat_activity a moment after its client hung up.
+  for (let i = 0; i < 200 && await connections() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.equal(await connections(), 0, 'no second pool was left open')
+})
+
+t.test('a store closed before its first call refuses to be used, as an ended pool does', async (t) => {
+  const closed = postgresStore({ connectionString: DATABASE_URL, schema: uniqueSchema() })
+  await closed.close()
+  await t.rejects(closed.ping(), { message: 'Cannot use a pool after calling end on the pool' })
+  await t.rejects(closed.getMatch('m1'), { message: 'Cannot use a pool after calling end on the pool' })
+  // close() while the first call waits for the driver: no pool is made after it.
+  const racing = postgresStore({ connectionString: DATABASE_URL, schema: uniqueSchema() })
+  const ping = racing.ping()
+  await racing.close()
+  await t.rejects(ping, { message: 'Cannot use a pool after calling end on the pool' })
+})
+
 t.test('a database that does not answer: ready rejects, and the next call tries again', async (t) => {
   const store = postgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test', schema: uniqueSchema() })
   t.teardown(() => store.close())
