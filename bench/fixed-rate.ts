@@ -1,0 +1,252 @@
+/**
+ * Fixed-rate fan-out: the server under test in its own process (the matchcast demo server on the
+ * memory store; two of them on one Redis; and bench/bare-server.ts, a bare `ws` broadcast), the
+ * load generator in another (bench/load.ts), batching window 0. Each match gets RATE score
+ * updates a second; server CPU is read from /proc/<pid>/stat over the measured window; latency
+ * runs from send to receipt on the generator's one clock. The runs are interleaved (bare,
+ * memory, Redis, then again) for ROUNDS rounds and each figure is the median of its rounds; then
+ * the rate is stepped up once per server and workload to find the most it sustains.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { render, type FixedRateData, type FixedSummary, type ModelSummary, type RampSummary } from './fixed-rate-report.js'
+import type { StepResult } from './load.js'
+import { matchcastEnv, startChild, startGenerator, WORKLOADS, writeSeed, type Child, type Generator } from './processes.js'
+import { rssBytes, startRedis, type BenchRedis } from './util.js'
+
+/** Score updates per second per match. */
+export const RATE = 20
+const ROUNDS = 3
+const FIXED = { warmupMs: 300, windowMs: 1500, drainMs: 2000 }
+/** The rate steps of the search for the most a server sustains: RATE times these, stopping at the first that fails. */
+const RAMP_FACTORS = [2, 3.2, 5.1, 8.2, 13.1]
+const RAMP = { warmupMs: 150, windowMs: 800, drainMs: 1000 }
+const P99_LIMIT_MS = 100
+
+type Log = (line: string) => void
+
+interface Variant { name: string, servers: Child[], extraPids: number[], generator?: Generator, rssStartMb: number, rssEndMb?: number }
+interface Run { variant: string, workload: string, round: number, step: StepResult, serverCpuMs: number, redisCpuMs: number }
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+const round2 = (v: number) => Math.round(v * 100) / 100
+/** The 1-minute load average: the machine is shared, and what else runs shows in the latencies. */
+const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
+const mb = (pids: number[]) => Math.round(pids.reduce((sum, pid) => sum + rssBytes(pid), 0) / 1024 / 102.4) / 10
+
+function account (variant: Variant, workload: string, round: number, step: StepResult): Run {
+  const servers = variant.servers.length
+  const serverCpuMs = step.cpuMs.slice(0, servers).reduce((a, b) => a + b, 0)
+  const redisCpuMs = step.cpuMs.slice(servers).reduce((a, b) => a + b, 0)
+  return { variant: variant.name, workload, round, step, serverCpuMs, redisCpuMs }
+}
+
+/** Why a window did not keep up. */
+export function why (step: StepResult): string {
+  const reasons: string[] = []
+  if (step.latencyMs.p99 > P99_LIMIT_MS) reasons.push(`p99 ${step.latencyMs.p99} ms`)
+  for (const key of ['lost', 'unseen', 'gaps', 'resyncs', 'closed', 'errors'] as const) if (step[key] > 0) reasons.push(`${key} ${step[key]}`)
+  return reasons.join(', ')
+}
+
+function summarizeFixed (runs: Run[], variants: Variant[]): FixedSummary[] {
+  const out: FixedSummary[] = []
+  for (const w of WORKLOADS) {
+    let bareUs: number | undefined
+    for (const v of variants) {
+      const mine = runs.filter((r) => r.variant === v.name && r.workload === w.name)
+      if (mine.length === 0) continue
+      const us = median(mine.map((r) => (r.serverCpuMs * 1000) / Math.max(1, r.step.deliveries)))
+      bareUs ??= us
+      const sum = (key: 'lost' | 'gaps' | 'resyncs' | 'unseen' | 'closed' | 'errors') => mine.reduce((s, r) => s + r.step[key], 0)
+      out.push({
+        workload: w.name,
+        server: v.name,
+        commandsPerSecond: Math.round(median(mine.map((r) => r.step.commands / (r.step.windowMs / 1000)))),
+        deliveriesPerSecond: Math.round(median(mine.map((r) => r.step.deliveriesPerSecond))),
+        usPerDelivery: round2(us),
+        usPerDeliveryRuns: mine.map((r) => round2((r.serverCpuMs * 1000) / Math.max(1, r.step.deliveries))),
+        ratioToBare: round2(us / bareUs),
+        redisUsPerDelivery: v.extraPids.length === 0 ? undefined : round2(median(mine.map((r) => (r.redisCpuMs * 1000) / Math.max(1, r.step.deliveries)))),
+        serverCpuPercent: Math.round(median(mine.map((r) => (r.serverCpuMs / r.step.windowMs) * 100))),
+        generatorCpuPercent: Math.round(median(mine.map((r) => (r.step.generatorCpuMs / r.step.windowMs) * 100))),
+        p50Ms: round2(median(mine.map((r) => r.step.latencyMs.p50))),
+        p99Ms: round2(median(mine.map((r) => r.step.latencyMs.p99))),
+        lost: sum('lost'),
+        gaps: sum('gaps'),
+        resyncs: sum('resyncs'),
+        unseen: sum('unseen'),
+        closed: sum('closed'),
+        errors: sum('errors')
+      })
+    }
+  }
+  return out
+}
+
+/**
+ * Per delivery and per command: each round's two workloads give two equations
+ * cpu = deliveries × perDelivery + commands × perCommand (the 1 × 1000 one is almost all
+ * fan-out: 1,001 deliveries per command; the 100 × 10 one has 11), solved for both.
+ */
+function model (runs: Run[], variants: Variant[]): ModelSummary[] {
+  const out: ModelSummary[] = []
+  let bare: { d: number, c: number } | undefined
+  for (const v of variants) {
+    const solved: Array<{ d: number, c: number }> = []
+    for (let round = 0; round < ROUNDS; round++) {
+      const [a, b] = WORKLOADS.map((w) => runs.find((r) => r.variant === v.name && r.workload === w.name && r.round === round))
+      if (a === undefined || b === undefined) continue
+      const [dA, cA, tA, dB, cB, tB] = [a.step.deliveries, a.step.commands, a.serverCpuMs * 1000, b.step.deliveries, b.step.commands, b.serverCpuMs * 1000]
+      const det = dA * cB - dB * cA
+      if (det === 0) continue
+      const d = (tA * cB - tB * cA) / det
+      solved.push({ d, c: (tB - dB * d) / cB })
+    }
+    if (solved.length === 0) continue
+    const m = { d: median(solved.map((s) => s.d)), c: median(solved.map((s) => s.c)) }
+    bare ??= m
+    out.push({
+      server: v.name,
+      usPerDelivery: round2(m.d),
+      usPerCommand: round2(m.c),
+      perDeliveryRatio: round2(m.d / bare.d),
+      perCommandRatio: round2(m.c / bare.c),
+      rounds: solved.map((s) => ({ usPerDelivery: round2(s.d), usPerCommand: round2(s.c) }))
+    })
+  }
+  return out
+}
+
+/**
+ * Steps the rate up from RATE until one fails twice in a row, then tries once between the last
+ * that held and the first that failed.
+ */
+async function ramp (v: Variant, workload: string, fixedOk: boolean): Promise<RampSummary> {
+  const request = { workload, ...RAMP, stopOnFail: true, retryFailed: true, p99LimitMs: P99_LIMIT_MS }
+  const steps = await v.generator!.run({ ...request, rates: RAMP_FACTORS.map((f) => Math.round(RATE * f)) })
+  const held = (rate: number) => steps.some((s) => s.rate === rate && s.ok)
+  const failedRate = () => steps.map((s) => s.rate).filter((rate) => !held(rate)).sort((a, b) => a - b)[0]
+  const low = steps.filter((s) => s.ok).map((s) => s.rate).sort((a, b) => b - a)[0] ?? (fixedOk ? RATE : undefined)
+  const high = failedRate()
+  if (high !== undefined && low !== undefined && high / low > 1.2) {
+    steps.push(...await v.generator!.run({ ...request, rates: [Math.round(Math.sqrt(low * high))], retryFailed: false }))
+  }
+  const best = steps.filter((s) => s.ok).sort((a, b) => b.deliveriesPerSecond - a.deliveriesPerSecond)[0]
+  const firstFail = steps.filter((s) => s.rate === failedRate()).at(-1)
+  return {
+    workload,
+    server: v.name,
+    maxDeliveriesPerSecond: best?.deliveriesPerSecond,
+    atRate: best?.rate ?? (fixedOk ? RATE : undefined),
+    serverCpuPercent: best === undefined ? undefined : Math.round((best.cpuMs.slice(0, v.servers.length).reduce((a, b) => a + b, 0) / best.windowMs) * 100),
+    generatorCpuPercent: best === undefined ? undefined : Math.round((best.generatorCpuMs / best.windowMs) * 100),
+    failedAt: firstFail === undefined ? undefined : { rate: firstFail.rate, why: why(firstFail) },
+    steps: steps.map((s) => ({ rate: s.rate, ok: s.ok, deliveriesPerSecond: s.deliveriesPerSecond, p99Ms: s.latencyMs.p99, why: why(s) }))
+  }
+}
+
+async function startVariants (seedPath: string, redis: BenchRedis | undefined, log: Log): Promise<Variant[]> {
+  const started = performance.now()
+  const prefix = `bench-fixed-rate-${process.pid}`
+  const redisEnv = redis === undefined ? {} : { REDIS_URL: redis.url, MATCHCAST_KEY_PREFIX: prefix }
+  const settled = await Promise.allSettled([
+    startChild('./bare-server.ts'),
+    startChild('./matchcast-server.ts', matchcastEnv(seedPath)),
+    ...(redis === undefined ? [] : [startChild('./matchcast-server.ts', matchcastEnv(seedPath, redisEnv)), startChild('./matchcast-server.ts', matchcastEnv(seedPath, redisEnv))])
+  ])
+  const children = settled.flatMap((s) => s.status === 'fulfilled' ? [s.value] : [])
+  const failed = settled.find((s) => s.status === 'rejected')
+  if (failed !== undefined) {
+    await Promise.all(children.map((c) => c.stop()))
+    throw failed.reason
+  }
+  const [bare, memory, redisA, redisB] = children
+  const variants: Variant[] = [
+    { name: 'bare ws', servers: [bare!], extraPids: [], rssStartMb: 0 },
+    { name: 'matchcast (memory)', servers: [memory!], extraPids: [], rssStartMb: 0 }
+  ]
+  if (redisA !== undefined && redisB !== undefined) variants.push({ name: 'matchcast (Redis, 2 instances)', servers: [redisA, redisB], extraPids: [redis!.pid], rssStartMb: 0 })
+  for (const v of variants) v.rssStartMb = mb(v.servers.map((s) => s.pid))
+  log(`  servers up in ${Math.round(performance.now() - started)} ms`)
+  return variants
+}
+
+export async function benchFixedRate (log: Log = () => {}): Promise<{ data: FixedRateData, markdown: string[] }> {
+  const began = performance.now()
+  const loadAtStart = loadAverage()
+  const dir = mkdtempSync(join(tmpdir(), 'matchcast-fixed-rate-'))
+  const seedPath = join(dir, 'seed.json')
+  writeSeed(seedPath)
+  const redis = await startRedis()
+  let variants: Variant[] = []
+  try {
+    variants = await startVariants(seedPath, redis, log)
+    let started = performance.now()
+    const opened = await Promise.allSettled(variants.map(async (v) => {
+      const ports = v.servers.map((s) => s.port)
+      v.generator = await startGenerator({ ports, commandPort: ports[0]!, workloads: WORKLOADS, pids: [...v.servers.map((s) => s.pid), ...v.extraPids] })
+    }))
+    for (const o of opened) if (o.status === 'rejected') throw o.reason
+    log(`  ${variants.map((v) => v.generator!.sockets).join(' + ')} sockets open in ${Math.round(performance.now() - started)} ms`)
+    started = performance.now()
+    const runs: Run[] = []
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const v of variants) {
+        for (const w of WORKLOADS) {
+          const [step] = await v.generator!.run({ workload: w.name, rates: [RATE], ...FIXED, stopOnFail: false, retryFailed: false, p99LimitMs: P99_LIMIT_MS })
+          const run = account(v, w.name, round, step!)
+          runs.push(run)
+          log(`  round ${round + 1}: ${w.name}, ${v.name}: ${round2((run.serverCpuMs * 1000) / Math.max(1, step!.deliveries))} µs/delivery, ` +
+            `${step!.deliveriesPerSecond}/s, p99 ${step!.latencyMs.p99} ms${step!.ok ? '' : ` (${why(step!)})`}`)
+        }
+      }
+    }
+    log(`  ${ROUNDS} rounds in ${Math.round(performance.now() - started)} ms`)
+    started = performance.now()
+    const ramps: RampSummary[] = []
+    for (const w of WORKLOADS) {
+      for (const v of variants) {
+        const fixedOk = runs.filter((r) => r.variant === v.name && r.workload === w.name).every((r) => r.step.ok)
+        const r = await ramp(v, w.name, fixedOk)
+        ramps.push(r)
+        log(`  max sustained, ${w.name}, ${v.name}: ${r.maxDeliveriesPerSecond ?? '—'} deliveries/s at ${r.atRate ?? '—'}/s per match` +
+          `${r.failedAt === undefined ? '' : `; ${r.failedAt.rate}/s failed: ${r.failedAt.why}`}`)
+      }
+    }
+    log(`  rate search in ${Math.round(performance.now() - started)} ms`)
+    for (const v of variants) v.rssEndMb = mb(v.servers.map((s) => s.pid))
+    const bareRamps = new Map(ramps.filter((r) => r.server === 'bare ws').map((r) => [r.workload, r.maxDeliveriesPerSecond]))
+    for (const r of ramps) {
+      const bare = bareRamps.get(r.workload)
+      if (bare !== undefined && r.maxDeliveriesPerSecond !== undefined) r.ratioToBare = round2(r.maxDeliveriesPerSecond / bare)
+    }
+    const data: FixedRateData = {
+      rate: RATE,
+      rounds: ROUNDS,
+      fixed: { ...FIXED },
+      ramp: { ...RAMP, factors: RAMP_FACTORS },
+      p99LimitMs: P99_LIMIT_MS,
+      batchWindowMs: 0,
+      redis: redis !== undefined,
+      summary: summarizeFixed(runs, variants),
+      model: model(runs, variants),
+      ramps,
+      rss: variants.map((v) => ({ server: v.name, processes: v.servers.length, startMb: v.rssStartMb, endMb: v.rssEndMb! })),
+      loadAverage: { start: loadAtStart, end: loadAverage() },
+      seconds: 0
+    }
+    data.seconds = Math.round((performance.now() - began) / 1000)
+    return { data, markdown: render(data) }
+  } finally {
+    await Promise.all(variants.map((v) => v.generator?.stop()))
+    await Promise.all(variants.flatMap((v) => v.servers.map((s) => s.stop())))
+    await redis?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
