@@ -100,7 +100,8 @@ export function render (data: FixedRateData): string[] {
   md.push('', `**Max sustained.** The rate per match is stepped up (${data.rate} × ${data.ramp.factors.join(', ')}; ${data.ramp.windowMs} ms windows after ` +
     `${data.ramp.warmupMs} ms) until a step fails twice in a row (the machine is noisy) — p99 over ${data.p99LimitMs} ms, or anything lost, unseen, skipped ` +
     '(seq gap, resync), refused or closed — then one step is tried between the last that held and the first that failed; one search per server and ' +
-    'workload. On 2 cores the generator, which receives every delivery, runs out of CPU about when the server does: the ceiling is the machine\'s, ' +
+    `workload, and none for one that did not keep up at ${data.rate}/s in most rounds. ` +
+    'On 2 cores the generator, which receives every delivery, runs out of CPU about when the server does: the ceiling is the machine\'s, ' +
     'the ratio is what compares.', '',
   '| workload | server | max sustained deliveries/s | at commands/s per match | ÷ bare | server CPU % | generator CPU % | first failed step |',
   '|---|---|---|---|---|---|---|---|')
