@@ -28,8 +28,8 @@ export interface ModelSummary {
   server: string
   usPerDelivery: number
   usPerCommand: number
-  perDeliveryRatio: number
-  perCommandRatio: number
+  perDeliveryRatio: number | undefined
+  perCommandRatio: number | undefined
   rounds: Array<{ usPerDelivery: number, usPerCommand: number }>
 }
 
@@ -73,7 +73,9 @@ export function render (data: FixedRateData): string[] {
     'Servers: the matchcast demo server (server.ts `main`, memory store); two of them on one private redis-server (watchers spread over both, ' +
     'commands to the first; the CPU figure is both instances\', redis-server\'s is shown apart); and a bare `ws` server (bench/bare-server.ts: ' +
     'each event serialized once, the same bytes to every socket of the match, a `bufferedAmount` check and nothing else: no auth, store or validation). ' +
-    `Server CPU: utime + stime of /proc/<pid>/stat over a ${data.fixed.windowMs} ms window after ${data.fixed.warmupMs} ms at the rate. ` +
+    `Server CPU: utime + stime of /proc/<pid>/stat over a ${data.fixed.windowMs} ms window after ${data.fixed.warmupMs} ms at the rate, ` +
+    'divided by the event frames the server sent in the same window by its own count (`matchcast_frames_sent_total` of /metrics, which the bare ' +
+    'server imitates; read just outside the window), so a server that falls behind is neither flattered nor blamed. ' +
     'Latency: command sent → event received on each socket, on the load generator\'s one clock. The organizer\'s socket receives every event too: ' +
     `1,001 and 11 receivers per event. The runs are interleaved (bare, memory, Redis; ${data.rounds} rounds) and each figure is the median of its rounds; ` +
     'lost, seq gaps, resyncs and unseen are summed over the rounds. Lost: receipts still missing when the drain ends ' +
@@ -91,11 +93,13 @@ export function render (data: FixedRateData): string[] {
   if (refused.length > 0) md.push('', `Closed sockets or error replies: ${refused.map((s) => `${s.workload}, ${s.server}: ${s.closed} closed, ${s.errors} errors`).join('; ')}.`)
   md.push('', '**Per delivery and per command.** Each round\'s two workloads give two equations, cpu = deliveries × a + commands × b: ' +
     '1 × 1000 is almost all fan-out (1,001 deliveries per command), 100 × 10 has 100 times the commands for about the same deliveries (11 per command). ' +
+    'Deliveries and commands are the event frames and acks the servers sent in the CPU window. ' +
     'Solved per round for a (µs per delivery: the fan-out) and b (µs per command: parsing, checks, store, sequencing, the ack, everything but the sends); ' +
     'medians of the rounds. It takes a delivery to cost the same in both shapes, and charges idle work to both.', '',
   '| server | µs per delivery | ÷ bare | µs per command | ÷ bare | rounds (delivery / command µs) |', '|---|---|---|---|---|---|')
   for (const m of data.model) {
-    md.push(`| ${m.server} | ${m.usPerDelivery} | ${m.perDeliveryRatio}× | ${m.usPerCommand} | ${m.perCommandRatio}× | ${m.rounds.map((r) => `${r.usPerDelivery} / ${r.usPerCommand}`).join('; ')} |`)
+    const ratio = (r: number | undefined) => r === undefined ? '—' : `${r}×`
+    md.push(`| ${m.server} | ${m.usPerDelivery} | ${ratio(m.perDeliveryRatio)} | ${m.usPerCommand} | ${ratio(m.perCommandRatio)} | ${m.rounds.map((r) => `${r.usPerDelivery} / ${r.usPerCommand}`).join('; ')} |`)
   }
   md.push('', `**Max sustained.** The rate per match is stepped up (${data.rate} × ${data.ramp.factors.join(', ')}; ${data.ramp.windowMs} ms windows after ` +
     `${data.ramp.warmupMs} ms) until a step fails twice in a row (the machine is noisy) — p99 over ${data.p99LimitMs} ms, or anything lost, unseen, skipped ` +

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { render, type FixedRateData, type FixedSummary, type ModelSummary, type RampSummary } from './fixed-rate-report.js'
-import type { StepResult } from './load.js'
+import type { StepResult } from './load-protocol.js'
 import { matchcastEnv, startChild, startGenerator, WORKLOADS, writeSeed, type Child, type Generator } from './processes.js'
 import { rssBytes, startRedis } from './util.js'
 
@@ -35,6 +35,8 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 const round2 = (v: number) => Math.round(v * 100) / 100
+/** Server CPU µs per event frame the servers sent in the same window, by their own count. */
+const perDelivery = (run: Run, cpuMs = run.serverCpuMs) => (cpuMs * 1000) / Math.max(1, run.step.serverDeliveries)
 /** The 1-minute load average: the machine is shared, and what else runs shows in the latencies. */
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0])
 const mb = (pids: number[]) => Math.round(pids.reduce((sum, pid) => sum + rssBytes(pid), 0) / 1024 / 102.4) / 10
@@ -61,7 +63,7 @@ function summarizeFixed (runs: Run[], variants: Variant[]): FixedSummary[] {
     for (const v of variants) {
       const mine = runs.filter((r) => r.variant === v.name && r.workload === w.name)
       if (mine.length === 0) continue
-      const us = median(mine.map((r) => (r.serverCpuMs * 1000) / Math.max(1, r.step.deliveries)))
+      const us = median(mine.map((r) => perDelivery(r)))
       bareUs ??= us
       const sum = (key: 'lost' | 'gaps' | 'resyncs' | 'unseen' | 'closed' | 'errors') => mine.reduce((s, r) => s + r.step[key], 0)
       out.push({
@@ -70,9 +72,9 @@ function summarizeFixed (runs: Run[], variants: Variant[]): FixedSummary[] {
         commandsPerSecond: Math.round(median(mine.map((r) => r.step.commands / (r.step.windowMs / 1000)))),
         deliveriesPerSecond: Math.round(median(mine.map((r) => r.step.deliveriesPerSecond))),
         usPerDelivery: round2(us),
-        usPerDeliveryRuns: mine.map((r) => round2((r.serverCpuMs * 1000) / Math.max(1, r.step.deliveries))),
+        usPerDeliveryRuns: mine.map((r) => round2(perDelivery(r))),
         ratioToBare: round2(us / bareUs),
-        redisUsPerDelivery: v.extraPids.length === 0 ? undefined : round2(median(mine.map((r) => (r.redisCpuMs * 1000) / Math.max(1, r.step.deliveries)))),
+        redisUsPerDelivery: v.extraPids.length === 0 ? undefined : round2(median(mine.map((r) => perDelivery(r, r.redisCpuMs)))),
         serverCpuPercent: Math.round(median(mine.map((r) => (r.serverCpuMs / r.step.windowMs) * 100))),
         generatorCpuPercent: Math.round(median(mine.map((r) => (r.step.generatorCpuMs / r.step.windowMs) * 100))),
         p50Ms: round2(median(mine.map((r) => r.step.latencyMs.p50))),
@@ -91,8 +93,9 @@ function summarizeFixed (runs: Run[], variants: Variant[]): FixedSummary[] {
 
 /**
  * Per delivery and per command: each round's two workloads give two equations
- * cpu = deliveries × perDelivery + commands × perCommand (the 1 × 1000 one is almost all
- * fan-out: 1,001 deliveries per command; the 100 × 10 one has 11), solved for both.
+ * cpu = deliveries × perDelivery + commands × perCommand over the CPU window (deliveries: event
+ * frames the servers sent in it; commands: acks they sent in it), solved for both. The 1 × 1000 one is almost all
+ * fan-out (1,001 deliveries per command); the 100 × 10 one has 11.
  */
 function model (runs: Run[], variants: Variant[]): ModelSummary[] {
   const out: ModelSummary[] = []
@@ -102,7 +105,7 @@ function model (runs: Run[], variants: Variant[]): ModelSummary[] {
     for (let round = 0; round < ROUNDS; round++) {
       const [a, b] = WORKLOADS.map((w) => runs.find((r) => r.variant === v.name && r.workload === w.name && r.round === round))
       if (a === undefined || b === undefined) continue
-      const [dA, cA, tA, dB, cB, tB] = [a.step.deliveries, a.step.commands, a.serverCpuMs * 1000, b.step.deliveries, b.step.commands, b.serverCpuMs * 1000]
+      const [dA, cA, tA, dB, cB, tB] = [a.step.serverDeliveries, a.step.serverAcks, a.serverCpuMs * 1000, b.step.serverDeliveries, b.step.serverAcks, b.serverCpuMs * 1000]
       const det = dA * cB - dB * cA
       if (det === 0) continue
       const d = (tA * cB - tB * cA) / det
@@ -115,8 +118,9 @@ function model (runs: Run[], variants: Variant[]): ModelSummary[] {
       server: v.name,
       usPerDelivery: round2(m.d),
       usPerCommand: round2(m.c),
-      perDeliveryRatio: round2(m.d / bare.d),
-      perCommandRatio: round2(m.c / bare.c),
+      // A noisy round can leave the bare server's small command cost at or below 0: no ratio then.
+      perDeliveryRatio: bare.d > 0 ? round2(m.d / bare.d) : undefined,
+      perCommandRatio: bare.c > 0 ? round2(m.c / bare.c) : undefined,
       rounds: solved.map((s) => ({ usPerDelivery: round2(s.d), usPerCommand: round2(s.c) }))
     })
   }
@@ -209,7 +213,7 @@ export async function benchFixedRate (log: Log = () => {}): Promise<{ data: Fixe
           const [step] = await v.generator!.run({ workload: w.name, rates: [RATE], ...FIXED, stopOnFail: false, retryFailed: false, p99LimitMs: P99_LIMIT_MS })
           const run = account(v, w.name, round, step!)
           runs.push(run)
-          log(`  round ${round + 1}: ${w.name}, ${v.name}: ${round2((run.serverCpuMs * 1000) / Math.max(1, step!.deliveries))} µs/delivery, ` +
+          log(`  round ${round + 1}: ${w.name}, ${v.name}: ${round2(perDelivery(run))} µs/delivery, ` +
             `${step!.deliveriesPerSecond}/s, p99 ${step!.latencyMs.p99} ms${step!.ok ? '' : ` (${why(step!)})`}`)
         }
       }

@@ -11,55 +11,8 @@
  */
 import { createSigner } from 'fast-jwt'
 import WebSocket from 'ws'
-import { cpuMs, pool, summarize, type Summary } from './util.js'
-
-export interface Workload { name: string, matches: string[], socketsPerMatch: number, userPrefix: string }
-export interface LoadInit { type: 'init', ports: number[], commandPort: number, secret: string, organizer: string, workloads: Workload[], pids: number[] }
-export interface RunRequest {
-  type: 'run'
-  workload: string
-  /** Commands per second per match, one measured window each. */
-  rates: number[]
-  warmupMs: number
-  windowMs: number
-  /** At most; it ends earlier once every receipt is in or nothing has arrived for QUIET_MS. */
-  drainMs: number
-  /** Stop after the first rate that does not keep up (see `ok`). */
-  stopOnFail: boolean
-  /** Try a rate that did not keep up once more (both windows are reported). */
-  retryFailed: boolean
-  p99LimitMs: number
-}
-export interface StepResult {
-  rate: number
-  matches: number
-  /** Sockets per match that receive each event: the watchers and the organizer's. */
-  receivers: number
-  windowMs: number
-  commands: number
-  acked: number
-  errors: number
-  /** Updates at least one socket received. */
-  events: number
-  /** Updates no socket had received by the end of the drain. */
-  unseen: number
-  deliveries: number
-  deliveriesPerSecond: number
-  /** Receipts missing at the end of the drain, of the updates some socket received. */
-  lost: number
-  gaps: number
-  resyncs: number
-  closed: number
-  latencyMs: Summary
-  /** How far the generator fell behind its schedule, at most. */
-  maxLagMs: number
-  /** CPU time of each server pid over the window. */
-  cpuMs: number[]
-  generatorCpuMs: number
-  /** Kept up: p99 within the limit, and nothing lost, skipped, unseen, refused or closed. */
-  ok: boolean
-  firstError?: string
-}
+import type { LoadInit, RunRequest, StepResult } from './load-protocol.js'
+import { cpuMs, pool, summarize } from './util.js'
 
 interface Step { latencies: number[], deliveries: number, acked: number, errors: number, gaps: number, resyncs: number, closed: number, maxLag: number, commands: number, firstError?: string }
 interface Sent { at: number, step: Step | undefined, received: number }
@@ -73,6 +26,7 @@ const SCORE = Buffer.from('"p1":')
 const workloads = new Map<string, Match[]>()
 const sockets: WebSocket[] = []
 let active: Step | undefined
+let counterUrls: string[] = []
 let lastReceipt = 0
 let stopping = false
 
@@ -176,6 +130,19 @@ function send (match: Match, step: Step | undefined): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+const COUNTER = /^matchcast_frames_sent_total\{type="(\w+)"\} (\d+)$/gm
+/** Event frames (one per socket per event, or per batch) and acks the servers have sent so far, from their /metrics. */
+async function framesSent (): Promise<{ events: number, acks: number }> {
+  const totals = { events: 0, acks: 0 }
+  for (const text of await Promise.all(counterUrls.map(async (url) => (await fetch(url)).text()))) {
+    for (const [, type, count] of text.matchAll(COUNTER)) {
+      if (type === 'ack') totals.acks += Number(count)
+      else if (type === 'score_updated' || type === 'batch') totals.events += Number(count)
+    }
+  }
+  return totals
+}
+
 /** Sends `rate` commands per second to each match for `ms`, evenly spread; resolves when `ms` is up. */
 async function drive (matches: Match[], rate: number, ms: number, step: Step | undefined): Promise<void> {
   const perMs = (matches.length * rate) / 1000
@@ -198,17 +165,17 @@ async function drive (matches: Match[], rate: number, ms: number, step: Step | u
   if (left > 0) await sleep(left)
 }
 
-function evaluate (request: RunRequest, rate: number, matches: Match[], step: Step, cpu: number[], generatorCpuMs: number): StepResult {
+function evaluate (request: RunRequest, rate: number, matches: Match[], step: Step, cpu: number[], generatorCpuMs: number, sent: { events: number, acks: number }): StepResult {
   let events = 0
   let unseen = 0
   let lost = 0
   for (const match of matches) {
-    for (const sent of match.sent.values()) {
-      if (sent.step !== step) continue
-      if (sent.received === 0) unseen++
+    for (const update of match.sent.values()) {
+      if (update.step !== step) continue
+      if (update.received === 0) unseen++
       else {
         events++
-        lost += Math.max(0, match.receivers - sent.received)
+        lost += Math.max(0, match.receivers - update.received)
       }
     }
   }
@@ -226,6 +193,8 @@ function evaluate (request: RunRequest, rate: number, matches: Match[], step: St
     unseen,
     deliveries: step.deliveries,
     deliveriesPerSecond: Math.round(step.deliveries / (request.windowMs / 1000)),
+    serverDeliveries: sent.events,
+    serverAcks: sent.acks,
     lost,
     gaps: step.gaps,
     resyncs: step.resyncs,
@@ -244,16 +213,21 @@ async function window (request: RunRequest, matches: Match[], rate: number, pids
   await drive(matches, rate, request.warmupMs, undefined)
   const step: Step = { latencies: [], deliveries: 0, acked: 0, errors: 0, gaps: 0, resyncs: 0, closed: 0, maxLag: 0, commands: 0 }
   active = step
+  const sent0 = await framesSent()
   const cpu0 = pids.map(cpuMs)
   const own0 = process.cpuUsage()
   await drive(matches, rate, request.windowMs, step)
   const cpu = pids.map((pid, i) => cpuMs(pid) - cpu0[i]!)
   const own = process.cpuUsage(own0)
+  const sent1 = await framesSent()
+  const sent = { events: sent1.events - sent0.events, acks: sent1.acks - sent0.acks }
   // The drain ends when every receipt is in, or nothing has arrived for a while, or at `drainMs`.
-  const expected = step.commands * matches[0]!.receivers
+  // Events of a match arrive in order, and the last update of each is never superseded: once it
+  // is on every socket, all that will ever arrive has.
+  const last = matches.map((m) => m.sent.get(m.next - 1))
   const deadline = performance.now() + request.drainMs
-  while (step.deliveries < expected && performance.now() < deadline && performance.now() - lastReceipt < QUIET_MS) await sleep(10)
-  const result = evaluate(request, rate, matches, step, cpu, Math.round((own.user + own.system) / 1000))
+  while (matches.some((m, i) => (last[i]?.received ?? Infinity) < m.receivers) && performance.now() < deadline) await sleep(10)
+  const result = evaluate(request, rate, matches, step, cpu, Math.round((own.user + own.system) / 1000), sent)
   active = undefined
   // A window that fell behind may leave a backlog: let it drain before anything else is measured.
   if (!result.ok) {
@@ -281,6 +255,7 @@ let pids: number[] = []
 process.on('message', (message: LoadInit | RunRequest | { type: 'close' }) => {
   if (message.type === 'init') {
     pids = message.pids
+    counterUrls = message.ports.map((port) => `http://127.0.0.1:${port}/metrics`)
     const started = performance.now()
     init(message).then((count) => process.send!({ type: 'connected', sockets: count, ms: Math.round(performance.now() - started) }),
       (err: Error) => process.send!({ type: 'failed', message: err.message }))

@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { Seed } from '../index.js'
-import type { LoadInit, RunRequest, StepResult, Workload } from './load.js'
+import type { LoadInit, RunRequest, StepResult, Workload } from './load-protocol.js'
 
 export const SECRET = 'bench-secret-bench-secret-bench-secret'
 export const ORGANIZER = 'org'
