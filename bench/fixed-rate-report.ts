@@ -79,7 +79,7 @@ export function render (data: FixedRateData): string[] {
     'Latency: command sent → event received on each socket, on the load generator\'s one clock. The organizer\'s socket receives every event too: ' +
     `1,001 and 11 receivers per event. The runs are interleaved (bare, memory, Redis; ${data.rounds} rounds) and each figure is the median of its rounds; ` +
     'lost, seq gaps, resyncs and unseen are summed over the rounds. Lost: receipts still missing when the drain ends ' +
-    `(every receipt in, nothing for 250 ms, or ${data.fixed.drainMs} ms after the window); unseen: updates no socket got ` +
+    `(once each match's last update is on every socket, or ${data.fixed.drainMs} ms after the window); unseen: updates no socket got ` +
     '(superseded by the next one — latest wins — or still queued).',
     '',
     '| workload | server | commands/s | deliveries/s | **µs server CPU per delivery** | ÷ bare | rounds (µs) | redis-server µs/delivery | server CPU % | generator CPU % | p50 ms | p99 ms | lost | seq gaps | resyncs | unseen |',
