@@ -33,7 +33,7 @@ log(`  ${memory.bytesPerConnectionHeap} B heap, ${memory.bytesPerConnectionRss} 
 md.push('', '## Memory per idle connection', '', `${memory.connections} idle connections: **${memory.bytesPerConnectionHeap} B** of heap and ${memory.bytesPerConnectionRss} B of RSS each (server process only).`)
 
 // Further sections, each in its own module; one that is missing or fails is reported, not fatal.
-for (const [name, file, fn] of [['limiter', './limiter.js', 'benchLimiter'], ['http', './http.js', 'benchHttp'], ['client', './client.js', 'benchClient'], ['commands', './commands.js', 'benchCommands'], ['cluster', './cluster.js', 'benchCluster'], ['rss', './rss.js', 'benchRss']] as const) {
+for (const [name, file, fn] of [['limiter', './limiter.js', 'benchLimiter'], ['http', './http.js', 'benchHttp'], ['client', './client.js', 'benchClient'], ['commands', './commands.js', 'benchCommands'], ['cluster', './cluster.js', 'benchCluster'], ['rss', './rss.js', 'benchRss'], ['fixed-rate', './fixed-rate.js', 'benchFixedRate']] as const) {
   const path = fileURLToPath(new URL(file.replace('.js', '.ts'), import.meta.url))
   if (!existsSync(path)) continue
   log(`${name} …`)

@@ -1,6 +1,7 @@
 /** Small helpers shared by the benchmarks: percentiles, free ports, a private redis-server. */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { freePort } from '../test/redis.js'
 
@@ -15,7 +16,7 @@ export function summarize (values: number[]): Summary {
   return { n: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), p99: round(at(0.99)), mean: round(mean) }
 }
 
-export interface BenchRedis { url: string, stop (): Promise<void> }
+export interface BenchRedis { url: string, pid: number, stop (): Promise<void> }
 
 /** A private redis-server on a free loopback port, or `undefined` when none can be started. */
 export async function startRedis (): Promise<BenchRedis | undefined> {
@@ -39,6 +40,7 @@ export async function startRedis (): Promise<BenchRedis | undefined> {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop () {
       const exited = once(child, 'exit')
       child.kill('SIGKILL')
@@ -53,4 +55,27 @@ export async function pool<T> (items: T[], count: number, fn: (item: T) => Promi
   await Promise.all(Array.from({ length: count }, async () => {
     while (next < items.length) await fn(items[next++]!)
   }))
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 when it cannot be asked). */
+export const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** CPU time (user + system, all threads) process `pid` has used so far, in ms, from /proc/<pid>/stat. */
+export function cpuMs (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) may hold spaces: fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS
+}
+
+/** Resident memory of process `pid` in bytes (VmRSS of /proc/<pid>/status). */
+export function rssBytes (pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return match === null ? 0 : Number(match[1]) * 1024
 }
