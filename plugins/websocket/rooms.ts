@@ -142,14 +142,19 @@ export class Rooms {
     })
   }
 
-  /** Sends what `member` held back (only events after its last seq), then lets it receive live. */
+  /**
+   * Sends what `member` held back (only events after its last seq), then lets it receive live. When
+   * a resync was asked for meanwhile, the held events are dropped instead: they may not follow the
+   * snapshot just sent (the stream moved to a new epoch), and the owed snapshot reflects them.
+   */
   release (matchId: string, member: RoomMember): void {
     const held = member.held ?? []
     member.held = undefined
-    for (const events of held) this.#fanOut(matchId, new Set([member]), events)
     if (member.owed === true) {
       member.owed = false
       this.#resync(matchId, member)
+      return
     }
+    for (const events of held) this.#fanOut(matchId, new Set([member]), events)
   }
 }

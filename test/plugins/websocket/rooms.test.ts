@@ -129,3 +129,20 @@ t.test('a connection queues messages until it is ready, then handles them in ord
   await settle()
   t.same(seen, ['a', 'b'])
 })
+
+t.test('events held while a resync became owed are not sent: the owed snapshot replaces them, no seq jump reaches the socket', async (t) => {
+  const { subs, socket, conn, rooms, resyncs, member } = setup()
+  const m = member('m1')
+  rooms.join('m1', m)
+  conn.lastSeq.set('m1', 5)
+  subs.get('m1')!.handler([ev(6)])
+  // The stream moved to a new epoch: its notice, then its first event, seq 9 (7 and 8 never were).
+  subs.get('m1')!.resync()
+  subs.get('m1')!.handler([ev(9)])
+  rooms.release('m1', m)
+  t.same(socket.sent, [], 'nothing held is sent')
+  await settle()
+  t.same(resyncs, ['m1'], 'the owed snapshot instead')
+  subs.get('m1')!.handler([ev(101)])
+  t.same(socket.sent.map((s) => JSON.parse(s).seq), [101], 'live from the snapshot on')
+})
