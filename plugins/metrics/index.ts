@@ -34,10 +34,17 @@ declare module '../../lib/namespace.js' {
   }
 }
 
-/** The `type` of a serialized server frame (`{"type":"…"` leads every frame), for the frame counters. */
+/** What leads every serialized server frame: its `type`. */
+const TYPE = /^\{"type":"([a-z_]{1,32})"/
+
+/**
+ * The `type` of a serialized server frame, for the frame counters: a string, or the UTF-8 bytes a
+ * room encoded once for all its sockets (sent as a text frame; the type is ASCII, so its first
+ * bytes are enough).
+ */
 export function frameType (data: unknown): string {
-  if (typeof data !== 'string') return 'binary'
-  return /^\{"type":"([a-z_]{1,32})"/.exec(data)?.[1] ?? 'other'
+  const head = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('latin1', 0, 48) : ''
+  return TYPE.exec(head)?.[1] ?? 'other'
 }
 
 type Send = WebSocket['send']

@@ -53,6 +53,9 @@ export function frameOf (matchId: string, events: MatchEvent[]): string {
  *
  * Back-pressure: a socket whose send buffer is above its high-water mark skips non-terminal events
  * (terminal ones are still sent) and gets a fresh snapshot with `resync: true` once it drains.
+ *
+ * Contiguity: a socket gets each match's events only as the next seq after what it has; a batch
+ * that would skip seqs (after a snapshot read while Redis did not answer) is replaced by a resync.
  */
 export class Rooms {
   readonly #events: MatchEvents
@@ -104,11 +107,16 @@ export class Rooms {
       if (last <= sent) continue
       if (member.skipping === true || member.connection.congested) {
         this.#skip(matchId, member, events.filter((e) => e.seq > sent))
-      } else if (events[0]!.seq > sent) {
+      } else if (events[0]!.seq === sent + 1) {
         shared ??= Buffer.from(frameOf(matchId, events))
         member.connection.sendRaw(shared)
-      } else {
+      } else if (events[0]!.seq <= sent) {
         member.connection.sendRaw(frameOf(matchId, events.filter((e) => e.seq > sent)))
+      } else {
+        // The batch does not follow what the socket has (its snapshot was read while the stream
+        // could not be: seq 0 of no epoch): never a seq jump on the wire, a fresh snapshot instead.
+        this.#resync(matchId, member)
+        continue
       }
       member.connection.lastSeq.set(matchId, last)
     }

@@ -146,3 +146,19 @@ t.test('events held while a resync became owed are not sent: the owed snapshot r
   subs.get('m1')!.handler([ev(101)])
   t.same(socket.sent.map((s) => JSON.parse(s).seq), [101], 'live from the snapshot on')
 })
+
+t.test('a batch that does not follow what the socket has is not sent: the member resyncs instead of seeing a seq jump', async (t) => {
+  const { subs, socket, conn, rooms, resyncs, member } = setup()
+  const m = member('m1')
+  rooms.join('m1', m)
+  // Its snapshot was read while the stream did not answer: seq 0 of no epoch.
+  conn.lastSeq.set('m1', 0)
+  rooms.release('m1', m)
+  subs.get('m1')!.handler([ev(7), ev(8)])
+  t.same(socket.sent, [], 'seqs 7 and 8 do not follow 0')
+  // What arrives while the snapshot is read is held, then sent after it from its seq on.
+  subs.get('m1')!.handler([ev(100), ev(101)])
+  await settle()
+  t.same(resyncs, ['m1'])
+  t.same(socket.sent.map((s) => JSON.parse(s).seq), [101], 'live from the snapshot (seq 100) on')
+})

@@ -63,6 +63,7 @@ t.test('GET /metrics: Prometheus text of this app\'s own registry', async (t) =>
   await app.inject({ url: '/matches/m1', headers: bearer('u-org') })
   for (let i = 1; i <= 3; i++) app.matchcast.events.emit('m1', { type: 'result_reported', data: { by: 'u-a', scores: { 'u-a': i } } })
   await app.matchcast.events.flush()
+  t.match(await c.next(), { type: 'batch', matchId: 'm1' })
   const res = await app.inject({ url: '/metrics' })
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^text\/plain/)
@@ -72,6 +73,9 @@ t.test('GET /metrics: Prometheus text of this app\'s own registry', async (t) =>
   t.match(text, /^matchcast_frames_received_total 1$/m)
   t.match(text, /^matchcast_frames_sent_total\{type="snapshot"\} 1$/m)
   t.match(text, /^matchcast_frames_sent_total\{type="pong"\} 1$/m)
+  // The room's frame: bytes encoded once for every socket, counted by the type they carry.
+  t.match(text, /^matchcast_frames_sent_total\{type="batch"\} 1$/m)
+  t.notMatch(text, /type="binary"/)
   t.match(text, /^matchcast_batch_flushes_total 1$/m)
   t.match(text, /^matchcast_batch_events_total 3$/m)
   t.match(text, /^matchcast_http_request_duration_seconds_count\{method="GET",route="\/matches\/:matchId",status_code="200"\} 1$/m)
@@ -87,7 +91,9 @@ t.test('GET /metrics: Prometheus text of this app\'s own registry', async (t) =>
 t.test('frameType: the type of a serialized frame', async (t) => {
   t.equal(frameType('{"type":"batch","matchId":"m1"}'), 'batch')
   t.equal(frameType('{"matchId":"m1","type":"x"}'), 'other')
-  t.equal(frameType(Buffer.from('{}')), 'binary')
+  t.equal(frameType(Buffer.from('{"type":"score_updated","matchId":"m1"}')), 'score_updated')
+  t.equal(frameType(Buffer.from('{}')), 'other')
+  t.equal(frameType(new ArrayBuffer(2)), 'other')
 })
 
 t.test('the metrics plugin works without WebSockets and clears its registry on close', async (t) => {
