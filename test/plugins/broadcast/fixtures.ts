@@ -29,6 +29,11 @@ export class Tracker {
   gaps = 0
   duplicates = 0
   resyncs = 0
+  /** Matches named by a resync snapshot: the snapshot stands for events they did not get. */
+  readonly resynced = new Set<string>()
+  /** Per match: the seq of the join snapshot, and the events delivered after it. */
+  readonly #start = new Map<string, number>()
+  readonly #counts = new Map<string, number>()
   #stopped = false
   readonly done: Promise<void>
 
@@ -46,7 +51,11 @@ export class Tracker {
       }
       if (frame.type === 'snapshot') {
         if (frame.resync === true) this.resyncs++
-        for (const [id, seq] of Object.entries(frame.seqs as Record<string, number>)) this.last.set(id, seq)
+        for (const [id, seq] of Object.entries(frame.seqs as Record<string, number>)) {
+          this.last.set(id, seq)
+          if (frame.resync === true) this.resynced.add(id)
+          else this.#start.set(id, seq)
+        }
         continue
       }
       for (const event of eventsIn(frame)) {
@@ -55,9 +64,15 @@ export class Tracker {
         if (event.seq <= last) this.duplicates++
         else if (event.seq !== last + 1) this.gaps++
         this.delivered++
+        this.#counts.set(id, (this.#counts.get(id) ?? 0) + 1)
         this.last.set(id, Math.max(last, event.seq))
       }
     }
+  }
+
+  /** Matches never resynced that did not get every event from their join snapshot to `heads` (match id → last seq). */
+  missing (heads: ReadonlyMap<string, number>): string[] {
+    return [...heads].filter(([id, head]) => !this.resynced.has(id) && (this.#counts.get(id) ?? 0) !== head - this.#start.get(id)!).map(([id]) => id)
   }
 
   async stop (): Promise<void> {
