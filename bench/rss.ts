@@ -1,7 +1,7 @@
 /**
  * The demo server's resident memory: VmRSS of its node process (from /proc) after start, after the
  * first certificate PDF and after the docs page, for each way it is run: `npm start` (the sources
- * stripped to JavaScript by scripts/prestart.mjs), TypeScript through tsx, and the built package
+ * stripped to JavaScript by scripts/prestart.mjs) and the built package
  * (`dist/`, built first when missing); a bare `ws` server and a bare Fastify one for reference.
  * Then whole process trees (npm and launchers included), and what the start holds, import by
  * import. Figures, not assertions: each the median of RUNS starts, on the demo seed with m1 live
@@ -18,7 +18,7 @@ import { DEMO_SEED_PATH, DEV_SECRET, demoToken } from '../server.js'
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 const RUNS = Number(process.env.RSS_RUNS ?? 3)
 /** After /healthz answers, and after each step: what it set going (timers, first flushes) has settled. */
-const SETTLE_MS = 1000
+const SETTLE_MS = 500
 
 /** VmRSS of a process, in MiB (0 when it is gone). */
 function rssOf (pid: number): number {
@@ -209,7 +209,7 @@ export async function benchRss (log: (line: string) => void): Promise<{ data: un
       built = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' }).status === 0
     }
     const rows: RssRow[] = []
-    for (const [way, args] of [['npm start', ['.start/bin/matchcast.js']], ['tsx', ['--import', 'tsx', 'bin/matchcast.ts']],
+    for (const [way, args] of [['npm start', ['.start/bin/matchcast.js']],
       ...(built ? [['built package', ['dist/bin/matchcast.js']]] : [])] as Array<[string, string[]]>) {
       log(`  ${way} …`)
       rows.push(await measure(way, args, seed))
@@ -217,10 +217,7 @@ export async function benchRss (log: (line: string) => void): Promise<{ data: un
     const ws = await reference(REFERENCES.ws)
     const fastify = await reference(REFERENCES.fastify)
     log('  process trees …')
-    const trees = {
-      npmStart: await tree('npm', ['start', '--silent'], seed),
-      tsxLauncher: await tree(join(ROOT, 'node_modules/.bin/tsx'), ['bin/matchcast.ts'], seed)
-    }
+    const trees = { npmStart: await tree('npm', ['start', '--silent'], seed) }
     log('  breakdown …')
     const steps = breakdown()
     const kept = round(steps.slice(0, steps.findIndex((s) => s.step.startsWith('first'))).reduce((sum, s) => sum + s.mib, 0))
@@ -229,7 +226,7 @@ export async function benchRss (log: (line: string) => void): Promise<{ data: un
       '| run as | after start MiB | after first PDF MiB | after docs MiB |', '|---|---|---|---|',
       ...rows.map((r) => `| ${r.way} (\`${r.command}\`) | ${r.startMiB} | ${r.afterPdfMiB} | ${r.afterDocsMiB} |`),
       `| bare \`ws\` server (reference) | ${ws} | | |`, `| bare Fastify, one route (reference) | ${fastify} | | |`, '',
-      `Every process of the command, after start: \`npm start\` (npm, sh, node) ${trees.npmStart} MiB; \`tsx bin/matchcast.ts\` (the tsx launcher, node, esbuild's service) ${trees.tsxLauncher} MiB.`, '',
+      `Every process of the command, after start: \`npm start\` (npm, sh, node) ${trees.npmStart} MiB.`, '',
       'What the start keeps, step by step (one process, young generation capped at 1 MiB so growth of it is not charged to a step; the last three are loaded only by their first use):', '',
       '| step | + MiB |', '|---|---|', ...steps.map((s) => `| ${s.step} | ${s.mib} |`), '',
       `The start's steps sum to ${kept} MiB; the rest of \`npm start\`'s ${rows[0]!.startMiB} MiB after start is mostly V8's young generation, ` +

@@ -16,10 +16,14 @@ const report: Record<string, unknown> = {
   cpus: cpus().length,
   cpu: cpus()[0]?.model
 }
+/** Seconds each section took, so the bench's own budget (5 minutes) can be kept. */
+const sections: Record<string, number> = {}
 const md: string[] = ['# matchcast benchmark', '', `${String(report.date)} · Node ${process.version} · ${cpus().length} × ${String(report.cpu)}`, '']
 
 log('fan-out …')
+let sectionStarted = Date.now()
 const fanout = await benchFanout(log)
+sections['fan-out'] = Math.round((Date.now() - sectionStarted) / 1000)
 report.fanout = fanout
 md.push('## Fan-out (batching window 0 ms; each row the median-throughput run of 3)', '', '| scenario | transport | sockets | events | deliveries/s | p50 ms | p95 ms | p99 ms |', '|---|---|---|---|---|---|---|---|')
 for (const r of fanout.results) md.push(`| ${r.scenario} | ${r.transport} | ${r.sockets} | ${r.events} | ${r.deliveriesPerSecond} | ${r.latencyMs.p50} | ${r.latencyMs.p95} | ${r.latencyMs.p99} |`)
@@ -27,7 +31,9 @@ md.push('', '| scenario | transport | bare-loop throughput ÷ matchcast throughp
 for (const r of fanout.ratios) md.push(`| ${r.scenario} | ${r.transport} | ${r.throughputRatio}× | ${r.p50Ratio}× |`)
 
 log('memory per idle connection …')
+sectionStarted = Date.now()
 const memory = await benchMemory()
+sections.memory = Math.round((Date.now() - sectionStarted) / 1000)
 report.memory = memory
 log(`  ${memory.bytesPerConnectionHeap} B heap, ${memory.bytesPerConnectionRss} B RSS per idle connection (${memory.connections} connections)`)
 md.push('', '## Memory per idle connection', '', `${memory.connections} idle connections: **${memory.bytesPerConnectionHeap} B** of heap and ${memory.bytesPerConnectionRss} B of RSS each (server process only).`)
@@ -37,6 +43,7 @@ for (const [name, file, fn] of [['limiter', './limiter.js', 'benchLimiter'], ['h
   const path = fileURLToPath(new URL(file.replace('.js', '.ts'), import.meta.url))
   if (!existsSync(path)) continue
   log(`${name} …`)
+  sectionStarted = Date.now()
   try {
     const mod = await import(file) as Record<string, (log: (line: string) => void) => Promise<{ data: unknown, markdown: string[] }>>
     const { data, markdown } = await mod[fn]!(log)
@@ -46,10 +53,13 @@ for (const [name, file, fn] of [['limiter', './limiter.js', 'benchLimiter'], ['h
     log(`  ${name} failed: ${(err as Error).message}`)
     report[name] = { error: (err as Error).message }
   }
+  sections[name] = Math.round((Date.now() - sectionStarted) / 1000)
+  log(`  (${sections[name]} s)`)
 }
 
 report.seconds = Math.round((Date.now() - started) / 1000)
-md.push('', `Total bench time: ${String(report.seconds)} s.`)
+report.sectionSeconds = sections
+md.push('', `Total bench time: ${String(report.seconds)} s (${Object.entries(sections).map(([name, s]) => `${name} ${s}`).join(', ')}).`)
 const dir = fileURLToPath(new URL('./results/', import.meta.url))
 mkdirSync(dir, { recursive: true })
 writeFileSync(`${dir}latest.json`, `${JSON.stringify(report, null, 2)}\n`)
