@@ -1,7 +1,8 @@
 /**
- * Where matchcast's CPU goes under the fixed-rate fan-out: `npx tsx bench/profile.ts [label] [seconds]`.
+ * Where matchcast's CPU goes under the fixed-rate fan-out: `npx tsx bench/profile.ts [label] [seconds] [workload]`.
  * Starts the demo server (bench/matchcast-server.ts, memory store, batching window 0) under
- * `node --cpu-prof`, drives 100 matches × 10 sockets at RATE score updates per second per match
+ * `node --cpu-prof`, drives 100 matches × 10 sockets (workload 2, the default; 1 is 1 match × 1000
+ * sockets) at RATE score updates per second per match
  * from the load generator (bench/load.ts) for `seconds` (default 10), closes the server so the
  * profile is written, and keeps the samples of the steady window only (startup and connections
  * left out). Writes the top frames by self time, and the time by area (project folder or
@@ -20,9 +21,11 @@ import { matchcastEnv, startChild, startGenerator, WORKLOADS, writeSeed, type Ch
 const TOP = 15
 const label = process.argv[2] ?? 'latest'
 const seconds = Number(process.argv[3] ?? 10)
-if (!/^[\w-]+$/.test(label) || !(seconds > 0)) throw new Error('usage: npx tsx bench/profile.ts [label] [seconds]')
+/** `1`: 1 match × 1000 sockets (fan-out); `2` (default): 100 matches × 10 sockets (commands). */
+const shape = Number(process.argv[4] ?? 2)
+if (!/^[\w-]+$/.test(label) || !(seconds > 0) || WORKLOADS[shape - 1] === undefined) throw new Error('usage: npx tsx bench/profile.ts [label] [seconds] [workload 1|2]')
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
-const workload = WORKLOADS[1]!
+const workload = WORKLOADS[shape - 1]!
 
 interface CallFrame { functionName: string, url: string, lineNumber: number, columnNumber: number }
 interface CpuProfile { nodes: Array<{ id: number, callFrame: CallFrame }>, startTime: number, endTime: number, samples: number[], timeDeltas: number[] }
@@ -161,7 +164,7 @@ try {
   const md = [
     `# CPU profile of the matchcast demo server: ${label}`, '',
     `${data.date} · Node ${data.node} · ${data.cpus} CPUs · commit ${commit}`, '',
-    `\`npx tsx bench/profile.ts ${label} ${seconds}\`: the demo server (memory store, batching window 0) under \`node --cpu-prof\`, ` +
+    `\`npx tsx bench/profile.ts ${label} ${seconds} ${shape}\`: the demo server (memory store, batching window 0) under \`node --cpu-prof\`, ` +
     `${workload.name} at ${RATE} \`score.update\`s a second per match (${RATE * workload.matches.length} commands/s), ` +
     `one organizer socket per match; only the samples of the ${seconds} s steady window (after 1 s of warm-up; startup and connections left out).`, '',
     `Server CPU in the window: ${data.serverCpuMs} ms for ${data.deliveries} deliveries (${data.usPerDelivery} µs each); ` +

@@ -68,7 +68,21 @@ const plugin: FastifyPluginAsync<MetricsOptions> = async (app, options) => {
   })
   const opened = new Counter({ name: NAMES[1], help: 'WebSocket upgrades accepted.', registers: [registry] })
   const framesIn = new Counter({ name: NAMES[2], help: 'WebSocket frames received from clients.', registers: [registry] })
-  const framesOut = new Counter({ name: NAMES[3], help: 'WebSocket frames sent to clients, by frame type.', labelNames: ['type'] as const, registers: [registry] })
+  // Frames sent are counted in plain numbers, one per type, and handed over on scrape: a room sends
+  // each flush to every socket, and a labelled `inc` hashes its labels every time.
+  const sentByType = new Map<string, { n: number }>()
+  const framesOut = new Counter({
+    name: NAMES[3],
+    help: 'WebSocket frames sent to clients, by frame type.',
+    labelNames: ['type'] as const,
+    registers: [registry],
+    collect () {
+      for (const [type, count] of sentByType) {
+        if (count.n > 0) this.inc({ type }, count.n)
+        count.n = 0
+      }
+    }
+  })
   const closes = new Counter({ name: NAMES[4], help: 'Closed WebSocket connections, by close code.', labelNames: ['code'] as const, registers: [registry] })
   // Flushes are counted by the broadcaster itself (a plain counter on its hot path); read on scrape.
   let seen = { flushes: 0, events: 0 }
@@ -96,23 +110,19 @@ const plugin: FastifyPluginAsync<MetricsOptions> = async (app, options) => {
     }
   }
 
-  // One child counter per frame type, looked up once: a send to every socket of a room must not
-  // hash a label object each time.
-  const sentByType = new Map<string, { inc (): void }>()
-  const countSent = (type: string) => {
-    let child = sentByType.get(type)
-    if (child === undefined) sentByType.set(type, child = framesOut.labels(type))
-    child.inc()
-  }
-  // A room sends one shared string to every socket: its type is read once, not once per socket.
+  // A room sends the same bytes to every socket: their type and counter are looked up once, not
+  // once per socket.
   let lastFrame: unknown
-  let lastType = ''
-  const typeOf = (data: unknown) => {
+  let lastCount = { n: 0 }
+  const countSent = (data: unknown) => {
     if (data !== lastFrame) {
       lastFrame = data
-      lastType = frameType(data)
+      const type = frameType(data)
+      let count = sentByType.get(type)
+      if (count === undefined) sentByType.set(type, count = { n: 0 })
+      lastCount = count
     }
-    return lastType
+    lastCount.n++
   }
   // Frames are observed on the sockets themselves, so the room code needs no metrics calls.
   const observe = (socket: WebSocket, _request: IncomingMessage) => {
@@ -122,7 +132,7 @@ const plugin: FastifyPluginAsync<MetricsOptions> = async (app, options) => {
     socket.once('close', (code: number) => closes.inc({ code: String(closedWith(socket) ?? code) }))
     const send: Send = socket.send
     socket.send = function (this: WebSocket, data: Parameters<Send>[0], ...rest: unknown[]) {
-      countSent(typeOf(data))
+      countSent(data)
       return (send as (...args: unknown[]) => void).call(this, data, ...rest)
     } as Send
   }
