@@ -129,9 +129,20 @@ async function storm (log: (line: string) => void): Promise<Storm> {
     await new Promise((resolve) => setTimeout(resolve, 200))
     publishing.on = false
     await publish
-    const lastSeq = (await b.request('position')).seq as number
     const at = (c: Seen) => Math.max(c.events.at(-1)?.seq ?? 0, c.snapshots.at(-1)!)
-    await until(() => seen.every((c) => at(c) === lastSeq), 60_000, 'every event delivered')
+    // The last command sent may not be sequenced yet when publishing stops: the head is read again
+    // until every client stands on it.
+    let lastSeq = 0
+    const settled = Date.now() + 60_000
+    for (;;) {
+      lastSeq = (await b.request('position')).seq as number
+      if (seen.every((c) => at(c) === lastSeq)) break
+      if (Date.now() > settled) {
+        const short = seen.filter((c) => at(c) !== lastSeq)
+        throw new Error(`the storm did not settle in time: head ${lastSeq}, ${short.length} clients elsewhere (e.g. at ${short.slice(0, 5).map((c) => at(c)).join(', ')})`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
     let lost = 0
     let duplicated = 0
     for (const c of seen) {
