@@ -25,6 +25,16 @@ async function check (ms: number, work: () => Promise<unknown>): Promise<Check> 
 type ClusterCheck = NonNullable<NonNullable<Readiness['checks']['redis']>['cluster']>
 
 /**
+ * A cluster answers when any of its primaries does. A keyless PING would go to one node picked at
+ * random, maybe the one that is frozen or failing over; whether every slot is served is
+ * `clusterState`'s question.
+ */
+function pingCluster (cluster: Cluster): Promise<unknown> {
+  return Promise.any(cluster.nodes('master').map((node: Redis) => node.ping()))
+    .catch((err: AggregateError) => { throw new Error(`no primary answers (${err.errors.length} asked)`, { cause: err }) })
+}
+
+/**
  * Whether every slot of the cluster is served, as the best-informed reachable node says: every
  * node is asked at once (one may be the primary that just died), and one saying `ok` is enough.
  */
@@ -70,7 +80,7 @@ const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
     const client = redis?.client
     const [storeCheck, redisCheck, cluster] = await Promise.all([
       check(options.readinessTimeoutMs, () => store.ping()),
-      client === undefined ? undefined : check(options.readinessTimeoutMs, () => client.ping()),
+      client === undefined ? undefined : check(options.readinessTimeoutMs, () => client instanceof Cluster ? pingCluster(client) : client.ping()),
       client instanceof Cluster ? clusterState(client, options.readinessTimeoutMs) : undefined
     ])
     const checks: Readiness['checks'] = { store: storeCheck }

@@ -10,7 +10,7 @@ import t from 'tap'
 import { matchcastRedis } from '../../../index.js'
 import { keySlot } from '../../../lib/key-slot.js'
 import { createServer, loadConfig } from '../../../server.js'
-import { until } from '../../helper.js'
+import { startApp, until } from '../../helper.js'
 import { uniquePrefix } from '../../redis.js'
 import { startCluster } from '../../redis-cluster.js'
 
@@ -82,7 +82,18 @@ t.test('a node that does not answer in time (SIGSTOP) does not fail readiness wh
   const res = await app.inject({ url: '/readyz' })
   clearTimeout(thaw)
   process.kill(pid, 'SIGCONT')
-  t.match(res.json(), { status: 'ok', checks: { redis: { cluster: { state: 'ok', slotsServed: 16384 } } } })
+  // Redis is up because another primary answers: a keyless PING could land on the frozen one.
+  t.match(res.json(), { status: 'ok', checks: { redis: { status: 'up', cluster: { state: 'ok', slotsServed: 16384 } } } })
+})
+
+t.test('no primary answers (their connections closed): /readyz says Redis is down, and why', async (t) => {
+  const client = new Cluster(cluster.startupNodes, { enableOfflineQueue: false })
+  t.teardown(() => client.disconnect())
+  await once(client, 'ready')
+  const { app } = await startApp(t, { redis: client, keyPrefix: uniquePrefix(), http: { readinessTimeoutMs: 2000 } })
+  for (const node of client.nodes('master')) node.disconnect()
+  const body = (await app.inject({ url: '/readyz' })).json()
+  t.match(body, { status: 'degraded', checks: { redis: { status: 'down', message: 'no primary answers (3 asked)' } } })
 })
 
 t.test('a shard with no primary left: /readyz is degraded (slots not served); a room on it subscribes once a primary serves it again', async (t) => {
