@@ -1,13 +1,13 @@
 /**
  * Run by test/lean-start.test.ts in a process of its own (`node --import tsx`): builds the demo
  * server on its defaults, then uses what only some routes need (the docs, a certificate PDF, a
- * PostgreSQL store), and prints as JSON which of the modules those load had been loaded at each step.
+ * PostgreSQL store), then builds it with Redis, and prints as JSON which of the modules those load had been loaded at each step.
  * Modules are seen through a load hook that appends each URL to a file before the module runs.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { register } from 'node:module'
 
-const [record, seedPath, databaseUrl] = process.argv.slice(2) as [string, string, string]
+const [record, seedPath, databaseUrl, redisUrl] = process.argv.slice(2) as [string, string, string, string]
 writeFileSync(record, '')
 const hook = `import { appendFileSync } from 'node:fs'
 export async function load (url, context, next) {
@@ -22,7 +22,9 @@ const WATCHED = {
   fontkit: /\/node_modules\/fontkit\//,
   uqr: /\/node_modules\/uqr\//,
   'pdf-document': /\/plugins\/certificates\/pdf-document\.ts$/,
-  pg: /\/node_modules\/pg\//
+  pg: /\/node_modules\/pg\//,
+  ioredis: /\/node_modules\/ioredis\//,
+  '@fastify/redis': /\/node_modules\/@fastify\/redis\//
 }
 const loaded = (): string[] => {
   const urls = readFileSync(record, 'utf8').split('\n')
@@ -51,5 +53,9 @@ steps.storeMade = loaded()
 await store.ping()
 steps.storeUsed = loaded()
 await store.close()
+
+const withRedis = await createServer(loadConfig({ MATCHCAST_SEED: seedPath, MATCHCAST_LOG_LEVEL: 'silent', REDIS_URL: redisUrl, MATCHCAST_KEY_PREFIX: `lean-${process.pid}` }), false)
+steps.redis = { ready: (await withRedis.inject({ url: '/readyz' })).json().checks.redis.status, loaded: loaded() }
+await withRedis.close()
 
 process.stdout.write(`${JSON.stringify(steps)}\n`)

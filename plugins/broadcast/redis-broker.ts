@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { Cluster, type Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { MatchEvent, PendingEvent } from '../../schemas/messages.js'
 import { BrokerUnavailableError } from '../../lib/errors.js'
 import { within } from '../../lib/timeout.js'
-import { DEFAULT_COMMAND_TIMEOUT_MS } from '../redis/index.js'
+import { DEFAULT_COMMAND_TIMEOUT_MS, isCluster } from '../redis/index.js'
 import { LocalSubscribers, type Broker, type EventHandler, type RelayBatch, type RelayResult, type ResyncHandler, type StreamPosition } from './broker.js'
 import { SequenceGate, type SequencedBatch } from './gate.js'
 import type { BrokerHealth, ChannelListener, ListenerHooks } from './redis-listener.js'
@@ -61,7 +61,7 @@ export class RedisBroker implements Broker {
   constructor (options: RedisBrokerOptions) {
     const { client, subscriber, finishedTtlMs = 0, idleTtlMs = 0, now = Date.now } = options
     this.#client = client
-    this.#streams = new MatchStreams({ ...options, finishedTtlMs, idleTtlMs, now, nodeId: this.nodeId, sharded: client instanceof Cluster })
+    this.#streams = new MatchStreams({ ...options, finishedTtlMs, idleTtlMs, now, nodeId: this.nodeId, sharded: isCluster(client) })
     this.#log = options.log
     this.#outage = new OutageLog(options.log)
     this.#readTimeoutMs = options.readTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS

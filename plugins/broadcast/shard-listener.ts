@@ -7,9 +7,9 @@
  * served and report them `subscribed` once the server confirmed it. Until a slot is served again
  * it retries with a short back-off; with nothing to do it keeps no timer.
  */
-import { Cluster, type Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { keySlot } from '../../lib/key-slot.js'
-import type { NodeAddress } from '../redis/index.js'
+import { isCluster, type NodeAddress } from '../redis/index.js'
 import { PlainListener, type ChannelListener, type ListenerHooks, type SubscriberHealth } from './redis-listener.js'
 
 const RETRY_MIN_MS = 50
@@ -202,7 +202,7 @@ export class ShardListener implements ChannelListener {
 
 /** The listener for `client`: one SUBSCRIBE connection on one server, one SSUBSCRIBE connection per shard on a cluster. */
 export function createListener (client: Redis | Cluster, subscriber: Redis | ((node: NodeAddress) => Redis), hooks: ListenerHooks): ChannelListener {
-  if (client instanceof Cluster) {
+  if (isCluster(client)) {
     if (typeof subscriber !== 'function') throw new TypeError('a cluster broker opens one subscriber per shard: pass subscriber as (node) => Redis')
     return new ShardListener(client, subscriber, hooks)
   }

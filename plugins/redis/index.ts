@@ -1,7 +1,6 @@
-import fastifyRedis from '@fastify/redis'
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions as IORedisOptions } from 'ioredis'
+import type { Cluster, ClusterNode, ClusterOptions, Redis } from 'ioredis'
 import { InvalidOptionsError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
 
@@ -79,9 +78,6 @@ export function clientOptions (commandTimeoutMs: number) {
  */
 export type ClusterClientOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>
 
-/** What `new Redis` takes (see `ClusterClientOptions`). */
-type RedisClientOptions = IORedisOptions & { replyMapping?: 'legacy' }
-
 export function clusterOptions (commandTimeoutMs: number): ClusterClientOptions {
   const { enableOfflineQueue, retryStrategy, ...perNode } = clientOptions(commandTimeoutMs)
   return {
@@ -92,27 +88,9 @@ export function clusterOptions (commandTimeoutMs: number): ClusterClientOptions 
   } as ClusterClientOptions
 }
 
-const BAD_REDIS = 'redis: must be a redis:// or rediss:// URL, an ioredis client or Cluster, or { cluster: [nodes…] }'
-
-function isClusterConfig (value: unknown): value is RedisClusterConfig {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype && Object.hasOwn(value, 'cluster')
-}
-
-/** The command connection the option asks for, and whether matchcast owns (and closes) it. */
-function connect (options: RedisOptions, timeout: number): { client: Redis | Cluster, owned: boolean } {
-  const { redis } = options
-  if (typeof redis === 'string') {
-    if (!/^rediss?:\/\//.test(redis)) throw new InvalidOptionsError(BAD_REDIS)
-    return { client: new Redis(redis, clientOptions(timeout)), owned: true }
-  }
-  if (redis instanceof Redis || redis instanceof Cluster) return { client: redis, owned: options.closeClient === true }
-  if (isClusterConfig(redis)) {
-    const { cluster: nodes, ...rest } = redis
-    if (!Array.isArray(nodes) || nodes.length === 0) throw new InvalidOptionsError('redis.cluster: must list at least one node')
-    const defaults = clusterOptions(timeout)
-    return { client: new Cluster(nodes, { ...defaults, ...rest, redisOptions: { ...defaults.redisOptions, ...rest.redisOptions } } as ClusterClientOptions), owned: true }
-  }
-  throw new InvalidOptionsError(BAD_REDIS)
+/** Whether `client` is a cluster client, asked without loading ioredis (which marks both kinds). */
+export function isCluster (client: Redis | Cluster): client is Cluster {
+  return client.isCluster
 }
 
 const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
@@ -120,8 +98,9 @@ const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
   if (typeof prefix !== 'string' || !/^[\w.-]{1,64}$/.test(prefix)) throw new InvalidOptionsError('redis.keyPrefix: 1-64 of [A-Za-z0-9_.-]')
   const timeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
   if (!Number.isInteger(timeout) || timeout < 1) throw new InvalidOptionsError('redis.commandTimeoutMs: must be a positive integer')
+  // ioredis and @fastify/redis load here, so a start without Redis holds neither.
+  const { connect, nodeConnection, fastifyRedis } = await import('./connect.js')
   const { client, owned } = connect(options, timeout)
-  const isCluster = client instanceof Cluster
   // One warning per transition, not one per failed reconnect attempt.
   let healthy = true
   const onError = (err: Error) => {
@@ -149,15 +128,14 @@ const plugin: FastifyPluginAsync<RedisOptions> = async (app, options) => {
   }
   namespace(app).redis = {
     client,
-    cluster: isCluster,
+    cluster: isCluster(client),
     prefix,
     commandTimeoutMs: timeout,
     key: (area, id) => `${prefix}:${area}:${id}`,
     duplicate (node) {
-      if (client instanceof Cluster) {
+      if (isCluster(client)) {
         if (node === undefined) throw new InvalidOptionsError('redis.duplicate: a cluster connection needs a node')
-        // Queued until connected; no reconnects: a node that went away may never serve again.
-        const copy = new Redis({ ...client.options.redisOptions, host: node.host, port: node.port, enableOfflineQueue: true, retryStrategy: () => null } as RedisClientOptions)
+        const copy = nodeConnection(client, node)
         // A node going away is expected; the subscriber notices through `close` and moves on.
         copy.on('error', () => {})
         return track(copy)

@@ -1,11 +1,12 @@
 /** The ops routes: `/healthz`, `/readyz`, `/metrics`. Never rate-limited, so probes and scrapers never see a 429. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyPluginAsync } from 'fastify'
-import { Cluster, type Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { SLOTS } from '../../lib/key-slot.js'
 import { within } from '../../lib/timeout.js'
 import { joinDocument } from '../../plugins/openapi/index.js'
 import { limiterStatus } from '../../plugins/rate-limit/index.js'
+import { isCluster } from '../../plugins/redis/index.js'
 import { Health, Readiness } from '../../schemas/http.js'
 import type { RouteContext } from './access.js'
 
@@ -80,8 +81,8 @@ const ops: FastifyPluginAsync<RouteContext> = async (instance, { options }) => {
     const client = redis?.client
     const [storeCheck, redisCheck, cluster] = await Promise.all([
       check(options.readinessTimeoutMs, () => store.ping()),
-      client === undefined ? undefined : check(options.readinessTimeoutMs, () => client instanceof Cluster ? pingCluster(client) : client.ping()),
-      client instanceof Cluster ? clusterState(client, options.readinessTimeoutMs) : undefined
+      client === undefined ? undefined : check(options.readinessTimeoutMs, () => isCluster(client) ? pingCluster(client) : client.ping()),
+      client !== undefined && isCluster(client) ? clusterState(client, options.readinessTimeoutMs) : undefined
     ])
     const checks: Readiness['checks'] = { store: storeCheck }
     if (redisCheck !== undefined) {
