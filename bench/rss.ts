@@ -154,7 +154,6 @@ async function tree (command: string, args: string[], seed: string): Promise<num
 const STEPS: Array<[string, string[]]> = [
   ['fastify', ['fastify']],
   ['typebox', ['typebox', 'typebox/compile', 'typebox/value']],
-  ['ioredis, @fastify/redis (loaded without Redis too)', ['ioredis', '@fastify/redis']],
   ['@fastify/jwt, fast-jwt', ['@fastify/jwt', 'fast-jwt']],
   ['ws, @fastify/websocket', ['ws', '@fastify/websocket']],
   ['prom-client, @fastify/rate-limit', ['prom-client', '@fastify/rate-limit']],
@@ -163,7 +162,8 @@ const STEPS: Array<[string, string[]]> = [
   ['the app built and listening', ['@build']],
   ['first PDF: pdfkit, fontkit, uqr', ['pdfkit', 'fontkit', 'uqr']],
   ['first date printed: ICU date data', ['@intl']],
-  ['first PostgreSQL store: pg', ['pg']]
+  ['first PostgreSQL store: pg', ['pg']],
+  ['first start with Redis: ioredis, @fastify/redis', ['ioredis', '@fastify/redis']]
 ]
 const BREAKDOWN = `import { readFileSync } from 'node:fs'
 const rss = () => Number(/VmRSS:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024
@@ -227,7 +227,7 @@ export async function benchRss (log: (line: string) => void): Promise<{ data: un
       ...rows.map((r) => `| ${r.way} (\`${r.command}\`) | ${r.startMiB} | ${r.afterPdfMiB} | ${r.afterDocsMiB} |`),
       `| bare \`ws\` server (reference) | ${ws} | | |`, `| bare Fastify, one route (reference) | ${fastify} | | |`, '',
       `Every process of the command, after start: \`npm start\` (npm, sh, node) ${trees.npmStart} MiB.`, '',
-      'What the start keeps, step by step (one process, young generation capped at 1 MiB so growth of it is not charged to a step; the last three are loaded only by their first use):', '',
+      'What the start keeps, step by step (one process, young generation capped at 1 MiB so growth of it is not charged to a step; the last four are loaded only by their first use):', '',
       '| step | + MiB |', '|---|---|', ...steps.map((s) => `| ${s.step} | ${s.mib} |`), '',
       `The start's steps sum to ${kept} MiB; the rest of \`npm start\`'s ${rows[0]!.startMiB} MiB after start is mostly V8's young generation, ` +
       'grown while the start allocates (up to 2 × 16 MiB on Node 20) and not given back while the server idles.']
