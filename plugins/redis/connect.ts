@@ -4,7 +4,7 @@
  */
 import { Cluster, Redis, type RedisOptions as IORedisOptions } from 'ioredis'
 import { InvalidOptionsError } from '../../lib/errors.js'
-import { clientOptions, clusterOptions, type ClusterClientOptions, type NodeAddress, type RedisClusterConfig, type RedisOptions } from './index.js'
+import { clientOptions, clusterOptions, type ClusterClientOptions, type NodeAddress, type RedisClusterConfig, type RedisOptions } from './options.js'
 
 export { default as fastifyRedis } from '@fastify/redis'
 
