@@ -1,8 +1,8 @@
 /**
  * A loopback TCP proxy for fault tests: it forwards each connection to a target port (chosen per
  * connection, so clients can be switched to another instance), and can cut connections (at once,
- * or after a per-connection byte budget, mid-frame) or stall them (bytes silently dropped, the
- * connection left open: a dead network path).
+ * or after a per-connection byte budget, mid-frame), stall them (bytes silently dropped, the
+ * connection left open: a dead network path) or hold a new one back for a while (a slow network).
  */
 import { once } from 'node:events'
 import { createServer, connect, type Server, type Socket } from 'node:net'
@@ -19,11 +19,14 @@ export interface ProxyOptions {
   target: () => number
   /** Bytes a new connection may carry (both ways) before it is cut; `Infinity` or absent: never. */
   budget?: () => number
+  /** Milliseconds the `n`th connection (from 1) waits before it is forwarded; absent: none. */
+  delay?: (n: number) => number
 }
 
 export class TcpProxy {
   readonly #server: Server
   readonly #links = new Set<Link>()
+  readonly #held = new Map<NodeJS.Timeout, Socket>()
   readonly #options: ProxyOptions
   /** Connections accepted, and connections cut by their budget. */
   connections = 0
@@ -44,6 +47,18 @@ export class TcpProxy {
 
   #accept (client: Socket): void {
     this.connections++
+    const delay = this.#options.delay?.(this.connections) ?? 0
+    if (delay === 0) return this.#forward(client)
+    // Unread, the client's bytes wait in its socket until the link is made.
+    client.on('error', () => {})
+    const timer = setTimeout(() => {
+      this.#held.delete(timer)
+      this.#forward(client)
+    }, delay)
+    this.#held.set(timer, client)
+  }
+
+  #forward (client: Socket): void {
     const upstream = connect(this.#options.target(), '127.0.0.1')
     const link: Link = { client, upstream, stalled: false }
     this.#links.add(link)
@@ -87,6 +102,11 @@ export class TcpProxy {
   }
 
   async close (): Promise<void> {
+    for (const [timer, client] of this.#held) {
+      clearTimeout(timer)
+      client.destroy()
+    }
+    this.#held.clear()
     this.cutAll()
     if (!this.#server.listening) return
     const closed = once(this.#server, 'close')

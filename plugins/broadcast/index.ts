@@ -12,6 +12,7 @@ import type { Broker, EventHandler, ResyncHandler, StreamPosition } from './brok
 import { MemoryBroker } from './memory-broker.js'
 import { RedisBroker, type BrokerHealth } from './redis-broker.js'
 import { OutboxRelay } from './relay.js'
+import { CONNECT_TIMEOUT_MS } from '../redis/index.js'
 
 export const DEFAULT_WINDOW_MS = 50
 export const DEFAULT_MAX_BATCH = 100
@@ -161,6 +162,8 @@ const plugin: FastifyPluginAsync<OptionsInput<BroadcastOptions>> = async (app, r
     if (redis === undefined && app.matchcast.redis !== undefined) {
       throw new InvalidOptionsError('redis: register matchcast-redis before matchcast-broadcast')
     }
+    // Ready means hearing other instances: the subscriber connection is up (or Redis is reported down).
+    if (broker instanceof RedisBroker) await broker.connected(CONNECT_TIMEOUT_MS)
   })
   // matchcast-store is optional too: when it was registered first, commands' events go through its outbox.
   const store = namespace(app).store

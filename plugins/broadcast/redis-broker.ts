@@ -77,6 +77,11 @@ export class RedisBroker implements Broker {
     return { ...this.#listener.health(), messages: { ...this.#traffic } }
   }
 
+  /** Resolves once the subscriber connection is up (on one server), or after `timeoutMs`. */
+  async connected (timeoutMs: number): Promise<void> {
+    await this.#listener.connected(timeoutMs)
+  }
+
   /**
    * Runs the script for a batch and hands what it published to the match's gate. Fails with
    * `MATCHCAST_ERR_BROKER_UNAVAILABLE`; events outside the outbox are then lost (see above).

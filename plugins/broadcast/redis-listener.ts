@@ -43,6 +43,8 @@ export interface ChannelListener {
   remove (channel: string): void
   /** Every subscriber connection, and how many wanted channels are not subscribed right now. */
   health (): { subscribers: SubscriberHealth[], pending: number }
+  /** Resolves once the listener can hear messages, or after `timeoutMs` (it keeps connecting then). */
+  connected (timeoutMs: number): Promise<void>
   /** Closes every connection of the listener. Idempotent. */
   close (): Promise<void>
 }
@@ -82,6 +84,19 @@ export class PlainListener implements ChannelListener {
       subscribers: [{ node: `${host}:${port}`, status: this.#conn.status === 'ready' ? 'up' as const : 'down' as const, channels: this.#channels.size }],
       pending: this.#conn.status === 'ready' ? 0 : this.#channels.size
     }
+  }
+
+  async connected (timeoutMs: number): Promise<void> {
+    if (this.#conn.status === 'ready') return
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#conn.off('ready', done)
+        resolve()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      this.#conn.on('ready', done)
+    })
   }
 
   #subscribe (channels: string[]): void {

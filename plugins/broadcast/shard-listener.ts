@@ -56,6 +56,9 @@ export class ShardListener implements ChannelListener {
     if (assignment !== undefined) this.#drop(assignment.node, [channel])
   }
 
+  /** Shard connections open as channels need them: nothing to wait for before the first. */
+  async connected (): Promise<void> {}
+
   health () {
     const subscribers: SubscriberHealth[] = [...this.#shards].map(([node, shard]) =>
       ({ node, status: shard.conn.status === 'ready' ? 'up' as const : 'down' as const, channels: shard.channels.size }))

@@ -6,6 +6,8 @@ import type { Cluster, ClusterNode, ClusterOptions, Redis } from 'ioredis'
 
 export const DEFAULT_KEY_PREFIX = 'matchcast'
 export const DEFAULT_COMMAND_TIMEOUT_MS = 500
+/** The longest a connection attempt may take. */
+export const CONNECT_TIMEOUT_MS = 2000
 /** How often a cluster client re-reads the slot map on its own (it also does on MOVED and failures). */
 export const SLOTS_REFRESH_INTERVAL_MS = 5000
 
@@ -39,7 +41,7 @@ export function clientOptions (commandTimeoutMs: number) {
   return {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     commandTimeout: commandTimeoutMs,
     retryStrategy: (times: number) => Math.min(times * 100, 1000)
   }

@@ -51,3 +51,25 @@ t.test('a match left while Redis is down is not subscribed again when it returns
   }
   t.same(channels, [`${prefix}:match:{m2}:events`], 'only the match still watched')
 })
+
+t.test('connected: at once when the subscriber is up; when it comes up; or after the timeout, still connecting', async (t) => {
+  const url = await sharedRedisUrl(t)
+  const client = new Redis(url, clientOptions(500))
+  t.teardown(() => client.quit())
+  await once(client, 'ready')
+  const subscriber = new Redis(url, { ...clientOptions(500), lazyConnect: true })
+  const broker = new RedisBroker({ historySize: 10, historyTtlMs: 60_000, client, subscriber, prefix: uniquePrefix(), log: quiet })
+  t.teardown(() => broker.close())
+  const started = Date.now()
+  await broker.connected(30)
+  t.ok(Date.now() - started >= 25, 'not connecting: the timeout ends the wait')
+  t.equal(broker.health().subscribers[0]!.status, 'down', 'and says so')
+  const waiting = broker.connected(10_000)
+  subscriber.connect().catch(() => {})
+  await waiting
+  t.equal(subscriber.status, 'ready', 'resolved by the connection coming up')
+  const again = Date.now()
+  await broker.connected(10_000)
+  t.ok(Date.now() - again < 1000, 'up already: no wait')
+  t.equal(subscriber.listenerCount('ready'), 1, 'no listener left behind (only the broker\'s own)')
+})

@@ -3,6 +3,7 @@ import t from 'tap'
 import matchcastMetrics, { frameType } from '../../../plugins/metrics/index.js'
 import { memoryStore } from '../../../plugins/store/memory-store.js'
 import { as, client, until } from '../../helper.js'
+import { TcpProxy } from '../../proxy.js'
 import { startRedis } from '../../redis.js'
 import { bearer, httpApp, liveSeed } from './setup.js'
 
@@ -53,6 +54,17 @@ t.test('GET /readyz: reports Redis and the limiter; Redis down is degraded, not 
   // Back up before the app closes (closing cleanly needs Redis to answer QUIT).
   await redis.restart()
   for (let i = 0; i < 100 && app.matchcast.redis!.client.status !== 'ready'; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+})
+
+t.test('GET /readyz: ready means the subscriber listens too, even when its connection is slower than the first', async (t) => {
+  const redis = await startRedis(t)
+  // The second connection (the broker's subscriber, opened after the shared client) takes 300 ms.
+  const proxy = new TcpProxy({ target: () => redis.port, delay: (n) => n === 2 ? 300 : 0 })
+  const port = new URL(await proxy.listen(t)).port
+  const { app } = await httpApp(t, { redis: `redis://127.0.0.1:${port}` })
+  t.equal(proxy.connections, 2)
+  const res = await app.inject({ url: '/readyz' })
+  t.match(res.json(), { status: 'ok', checks: { redis: { status: 'up', subscribers: [{ status: 'up' }] } } })
 })
 
 t.test('GET /metrics: Prometheus text of this app\'s own registry', async (t) => {
