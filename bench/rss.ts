@@ -150,7 +150,10 @@ async function tree (command: string, args: string[], seed: string): Promise<num
   return median(values)
 }
 
-/** Imports in start order, then what the first uses load; run with a 1 MiB young generation so each step shows what it keeps. */
+/**
+ * Imports in start order, as the built package (`dist/`) loads them from node_modules, then what
+ * the first uses load; run with a 1 MiB young generation so each step shows what it keeps.
+ */
 const STEPS: Array<[string, string[]]> = [
   ['fastify', ['fastify']],
   ['typebox', ['typebox', 'typebox/compile', 'typebox/value']],
@@ -158,7 +161,7 @@ const STEPS: Array<[string, string[]]> = [
   ['ws, @fastify/websocket', ['ws', '@fastify/websocket']],
   ['prom-client, @fastify/rate-limit', ['prom-client', '@fastify/rate-limit']],
   ['@fastify/swagger, @fastify/swagger-ui, @fastify/static, yaml', ['@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'yaml']],
-  ['matchcast\'s own modules', ['./.start/server.js']],
+  ['matchcast\'s own modules', ['./dist/server.js']],
   ['the app built and listening', ['@build']],
   ['first PDF: pdfkit, fontkit, uqr', ['pdfkit', 'fontkit', 'uqr']],
   ['first date printed: ICU date data', ['@intl']],
@@ -172,7 +175,7 @@ for (const [name, imports] of ${JSON.stringify(STEPS)}) {
   const before = rss()
   for (const spec of imports) {
     if (spec === '@build') {
-      const { loadConfig, createServer } = await import('./.start/server.js')
+      const { loadConfig, createServer } = await import('./dist/server.js')
       const app = await createServer(loadConfig({ MATCHCAST_LOG_LEVEL: 'warn' }), false)
       await app.listen({ port: 0, host: '127.0.0.1' })
       await new Promise((resolve) => setTimeout(resolve, ${SETTLE_MS}))
@@ -219,7 +222,7 @@ export async function benchRss (log: (line: string) => void): Promise<{ data: un
     log('  process trees …')
     const trees = { npmStart: await tree('npm', ['start', '--silent'], seed) }
     log('  breakdown …')
-    const steps = breakdown()
+    const steps = built ? breakdown() : []
     const kept = round(steps.slice(0, steps.findIndex((s) => s.step.startsWith('first'))).reduce((sum, s) => sum + s.mib, 0))
     const markdown = ['## Demo server memory (RSS)', '',
       `VmRSS of the server's node process, median of ${RUNS} starts; each column after the one before it (first PDF: m1 finalized and its certificate downloaded; docs: the page, its scripts and /docs/json).`, '',
@@ -227,9 +230,12 @@ export async function benchRss (log: (line: string) => void): Promise<{ data: un
       ...rows.map((r) => `| ${r.way} (\`${r.command}\`) | ${r.startMiB} | ${r.afterPdfMiB} | ${r.afterDocsMiB} |`),
       `| bare \`ws\` server (reference) | ${ws} | | |`, `| bare Fastify, one route (reference) | ${fastify} | | |`, '',
       `Every process of the command, after start: \`npm start\` (npm, sh, node) ${trees.npmStart} MiB.`, '',
-      'What the start keeps, step by step (one process, young generation capped at 1 MiB so growth of it is not charged to a step; the last four are loaded only by their first use):', '',
+      '`npm start` runs one bundle (scripts/prestart.mjs: the bin with the packages it loads at start, only the parts it uses, ' +
+      'whitespace removed; what loads on first use stays in node_modules). The built package loads each module of each package ' +
+      'from node_modules, as a host app does.', '',
+      'What a start of the built package keeps, step by step (one process, young generation capped at 1 MiB so growth of it is not charged to a step; the last four are loaded only by their first use):', '',
       '| step | + MiB |', '|---|---|', ...steps.map((s) => `| ${s.step} | ${s.mib} |`), '',
-      `The start's steps sum to ${kept} MiB; the rest of \`npm start\`'s ${rows[0]!.startMiB} MiB after start is mostly V8's young generation, ` +
+      `The built package's steps sum to ${kept} MiB; the rest of its ${rows.at(-1)!.startMiB} MiB after start is mostly V8's young generation, ` +
       'grown while the start allocates (up to 2 × 16 MiB on Node 20) and not given back while the server idles.']
     return { data: { runs: RUNS, rows, bareWsMiB: ws, bareFastifyMiB: fastify, trees, breakdown: steps, startKeptMiB: kept }, markdown }
   } finally {

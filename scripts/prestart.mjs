@@ -1,17 +1,24 @@
 #!/usr/bin/env node
 /**
- * What `npm start` runs first: the demo server's modules as plain JavaScript under `.start/`, so
- * that `npm start` runs them with `node` alone. Running TypeScript through tsx costs the server
- * process tsx's loader thread and transforms (some 40 MiB), and a launcher process besides.
- * esbuild only strips the types (`npm run typecheck` checks them): about a second, and nothing
- * when none of the files of the last build changed since.
+ * What `npm start` runs first: the demo server as plain JavaScript under `.start/`, so that
+ * `npm start` runs it with `node` alone. Running TypeScript through tsx costs the server process
+ * tsx's loader thread and transforms (some 40 MiB), and a launcher process besides. esbuild only
+ * strips the types (`npm run typecheck` checks them): a second or two, and nothing when none of the
+ * files of the last build changed since.
  *
- * `.start/` mirrors the package's `dist/`: each module the bin reaches (static and dynamic imports
- * alike) at its path in the repository, the demo seed beside server.js, the board's page and its
- * bundled script in `web/`. Lua scripts are read from `plugins/<name>/lua/` as from `dist/` (lib/lua.ts).
+ * The bin and what it loads at start are one bundle, `.start/bin/matchcast.js`, packages included:
+ * one file to read and no module graph to resolve, and only the parts of each package that are
+ * used (TypeBox alone is some 16 MiB as a module tree). What loads on first use (the PDF and its
+ * fonts, the PostgreSQL driver, Redis) is split into chunks beside it, loaded as before when first
+ * needed; packages that read files beside their own code stay in node_modules (`EXTERNAL`).
+ *
+ * `.start/` otherwise mirrors the package's `dist/`: the demo seed at `demo/seed.json`, the board's
+ * page and its bundled script in `web/`, and Lua scripts read from `plugins/<name>/lua/`. Each of
+ * our modules is given, as its `import.meta.url`, where it would lie in that mirror, so the paths it
+ * builds from it (lib/lua.ts, server.ts, demo/board.ts) are those of `dist/`.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -26,22 +33,48 @@ function stale () {
   return JSON.parse(readFileSync(record, 'utf8')).some((file) => !existsSync(join(root, file)) || statSync(join(root, file)).mtimeMs > builtAt)
 }
 
+/** Loaded on first use, or serving files that lie beside their code: left to node_modules. */
+const EXTERNAL = ['@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'pdfkit', 'fontkit', '@fontsource/*', 'uqr', 'pg', 'ioredis', '@fastify/redis']
+
+/** Our modules (not packages): `import.meta.url` becomes the module's place in the `.start/` mirror. */
+const mirrorUrls = {
+  name: 'mirror-import-meta-url',
+  setup (build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (args.path.includes('/node_modules/')) return undefined
+      const source = readFileSync(args.path, 'utf8')
+      const mirrored = relative(root, args.path).replace(/\.ts$/, '.js')
+      return { contents: source.replaceAll('import.meta.url', `new URL(${JSON.stringify(mirrored)}, __start).href`), loader: 'ts' }
+    })
+  }
+}
+
 if (stale()) {
   const { build } = await import('esbuild')
   const common = { absWorkingDir: root, metafile: true, logLevel: 'warning' }
-  // The import graph of the bin, packages left out: which modules to write.
-  const graph = await build({ ...common, entryPoints: ['bin/matchcast.ts'], bundle: true, packages: 'external', platform: 'node', format: 'esm', write: false })
-  const modules = Object.keys(graph.metafile.inputs)
-  await build({
+  rmSync(out, { recursive: true, force: true })
+  const server = await build({
     ...common,
-    entryPoints: modules,
-    outdir: '.start',
-    outbase: '.',
+    entryPoints: ['bin/matchcast.ts'],
+    bundle: true,
+    splitting: true,
+    outdir: '.start/bin',
+    chunkNames: '[name]-[hash]',
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    external: EXTERNAL,
+    plugins: [mirrorUrls],
+    // `__start`: the `.start/` folder. Packages' CommonJS code calls require() for Node's built-ins.
+    banner: {
+      js: "import { createRequire as __cjsRequire } from 'node:module';\n" +
+        "const __start = new URL('../', import.meta.url); const require = __cjsRequire(import.meta.url);"
+    },
     // Stack traces in TypeScript lines with NODE_OPTIONS=--enable-source-maps (not the default: it costs memory).
-    sourcemap: true
+    sourcemap: true,
+    sourcesContent: false,
+    minifyWhitespace: true,
+    minifySyntax: true
   })
   // The board's script, as `npm run build` bundles it for dist/web/.
   const board = await build({
@@ -51,11 +84,12 @@ if (stale()) {
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
-    minify: true,
+    minifyWhitespace: true,
+    minifySyntax: true,
     legalComments: 'none',
     outfile: '.start/web/board.js'
   })
   mkdirSync(join(out, 'demo'), { recursive: true })
   for (const file of COPIED) copyFileSync(join(root, file), join(out, file))
-  writeFileSync(record, `${JSON.stringify([...modules, ...Object.keys(board.metafile.inputs), ...COPIED, 'package.json', 'tsconfig.json'])}\n`)
+  writeFileSync(record, `${JSON.stringify([...Object.keys(server.metafile.inputs), ...Object.keys(board.metafile.inputs), ...COPIED, 'package.json', 'tsconfig.json', 'scripts/prestart.mjs'])}\n`)
 }
