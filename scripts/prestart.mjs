@@ -33,8 +33,12 @@ function stale () {
   return JSON.parse(readFileSync(record, 'utf8')).some((file) => !existsSync(join(root, file)) || statSync(join(root, file)).mtimeMs > builtAt)
 }
 
-/** Loaded on first use, or serving files that lie beside their code: left to node_modules. */
-const EXTERNAL = ['@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'pdfkit', 'fontkit', '@fontsource/*', 'uqr', 'pg', 'ioredis', '@fastify/redis']
+/**
+ * Left to node_modules: what loads on first use, and what finds files beside its own code (pino
+ * starts its transport, pino-pretty in a terminal, from a worker file of thread-stream's).
+ */
+const EXTERNAL = ['@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'pdfkit', 'fontkit', '@fontsource/*', 'uqr', 'pg', 'ioredis', '@fastify/redis',
+  'pino', 'thread-stream', 'pino-pretty']
 
 /** Our modules (not packages): `import.meta.url` becomes the module's place in the `.start/` mirror. */
 const mirrorUrls = {

@@ -77,3 +77,35 @@ t.test('node serves the demo server from .start/: the board with its built scrip
   t.equal(docs.status, 200)
   t.match(await (await fetch(`${base}/docs/static/swagger-ui.css`)).text(), /swagger-ui/, 'Swagger UI serves its files from node_modules')
 })
+
+t.test('in a terminal the bundled server logs through pino-pretty (a worker thread, started from node_modules)', async (t) => {
+  await run('scripts/prestart.mjs')
+  // `script` gives the server a pseudo-terminal, as `npm start` in a shell has; its group is killed at the end.
+  const child = spawn('script', ['-qec', `${process.execPath} .start/bin/matchcast.js`, '/dev/null'], {
+    cwd: ROOT, env: { ...env, PORT: '0', MATCHCAST_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'], detached: true
+  })
+  t.teardown(() => { try { process.kill(-child.pid!, 'SIGKILL') } catch {} })
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+  const base = await new Promise<string>((resolve, reject) => {
+    const check = () => {
+      const found = /listening on (http:\/\/[\d.]+:\d+)/.exec(out)
+      if (found !== null) resolve(found[1]!)
+    }
+    child.stdout.on('data', check)
+    child.once('exit', (code) => reject(new Error(`exited (${code}) before listening: ${out}`)))
+  })
+  t.equal((await fetch(`${base}/healthz`)).status, 200)
+  const logged = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 10_000)
+    const check = () => {
+      if (!/INFO.*incoming request/.test(out)) return
+      clearTimeout(timer)
+      resolve(true)
+    }
+    check()
+    child.stdout.on('data', check)
+  })
+  t.ok(logged, 'a request logged as a human-readable line')
+  t.notMatch(out, /"level":|__dirname/, 'no JSON lines, no failed start')
+})
