@@ -35,10 +35,11 @@ function stale () {
 
 /**
  * Left to node_modules: what loads on first use, and what finds files beside its own code (pino
- * starts its transport, pino-pretty in a terminal, from a worker file of thread-stream's).
+ * starts its transport, pino-pretty in a terminal, from a worker file of thread-stream's; esbuild,
+ * which bundles the board when no built script is there, runs its binary from its folder).
  */
 const EXTERNAL = ['@fastify/swagger', '@fastify/swagger-ui', '@fastify/static', 'pdfkit', 'fontkit', '@fontsource/*', 'uqr', 'pg', 'ioredis', '@fastify/redis',
-  'pino', 'thread-stream', 'pino-pretty']
+  'pino', 'thread-stream', 'pino-pretty', 'esbuild']
 
 /** Our modules (not packages): `import.meta.url` becomes the module's place in the `.start/` mirror. */
 const mirrorUrls = {
