@@ -12,6 +12,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { Type, type Static } from 'typebox'
 import { InvalidOptionsError, NotFoundError } from '../lib/errors.js'
 import { parseOptions } from '../lib/options.js'
+import { lazySerializers } from '../lib/serializers.js'
 import { rateLimited } from '../plugins/rate-limit/index.js'
 import { errorHandler } from '../routes/http/error-handler.js'
 import type { Role, Seed } from '../schemas/common.js'
@@ -106,6 +107,7 @@ export const demoBoard: FastifyPluginAsync<Partial<BoardOptions> & Pick<BoardOpt
   const app = instance.withTypeProvider<TypeBoxTypeProvider>()
   app.setErrorHandler(errorHandler)
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  lazySerializers(app)
 
   const [html, css, js] = await Promise.all([
     readFile(join(options.dir, 'index.html'), 'utf8'),

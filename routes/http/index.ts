@@ -17,6 +17,7 @@ import analytics from './analytics.js'
 import certificates from './certificates.js'
 import { errorHandler } from './error-handler.js'
 import matches from './matches.js'
+import { lazySerializers } from '../../lib/serializers.js'
 import ops from './ops.js'
 import { HttpRoutesOptions } from './options.js'
 import payouts from './payouts.js'
@@ -26,6 +27,8 @@ const plugin: FastifyPluginAsync<OptionsInput<HttpRoutesOptions>> = async (app, 
   app.setErrorHandler(errorHandler)
   // TypeBox validates the requests (as it does WebSocket commands): unknown fields are a 400, not dropped.
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
+  // Each response serializer is built on the route's first response, not at start.
+  lazySerializers(app)
   // A participant id may be `__proto__`, so a score keyed by it is kept as an ordinary own key
   // rather than refused; matchcast reads only own keys, and the schemas refuse keys they do not name.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, app.getDefaultJsonParser('ignore', 'ignore'))
