@@ -89,8 +89,7 @@ if (stale()) {
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
-    minifyWhitespace: true,
-    minifySyntax: true,
+    minify: true,
     legalComments: 'none',
     outfile: '.start/web/board.js'
   })

@@ -47,13 +47,13 @@ export function clientOptions (commandTimeoutMs: number) {
   }
 }
 
-/** The same settings for a cluster: per node, and for the cluster as a whole. */
 /**
  * What `new Cluster` takes. (ioredis's option types spell optional fields without `| undefined`, so
  * under `exactOptionalPropertyTypes` an options object built by spreading needs this cast.)
  */
 export type ClusterClientOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>
 
+/** The same settings for a cluster: per node, and for the cluster as a whole. */
 export function clusterOptions (commandTimeoutMs: number): ClusterClientOptions {
   const { enableOfflineQueue, retryStrategy, ...perNode } = clientOptions(commandTimeoutMs)
   return {
