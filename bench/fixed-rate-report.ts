@@ -70,7 +70,7 @@ export function render (data: FixedRateData): string[] {
     '## Fixed-rate fan-out (servers and load generator in their own processes)',
     '',
     `Each match gets ${data.rate} \`score.update\`s a second from an organizer's socket, batching window ${data.batchWindowMs} ms. ` +
-    'Servers: the matchcast demo server (server.ts `main`, memory store); two of them on one private redis-server (watchers spread over both, ' +
+    'Servers: the matchcast demo server as `npm start` runs it (`node .start/bin/matchcast.js`, the JavaScript bundle of scripts/prestart.mjs; memory store); two of them on one private redis-server (watchers spread over both, ' +
     'commands to the first; the CPU figure is both instances\', redis-server\'s is shown apart); and a bare `ws` server (bench/bare-server.ts: ' +
     'each event serialized once, the same bytes to every socket of the match, a `bufferedAmount` check and nothing else: no auth, store or validation). ' +
     `Server CPU: utime + stime of /proc/<pid>/stat over a ${data.fixed.windowMs} ms window after ${data.fixed.warmupMs} ms at the rate, ` +

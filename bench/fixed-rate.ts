@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { render, type FixedRateData, type FixedSummary, type ModelSummary, type RampSummary } from './fixed-rate-report.js'
 import type { StepResult } from './load-protocol.js'
-import { matchcastEnv, startChild, startGenerator, WORKLOADS, writeSeed, type Child, type Generator } from './processes.js'
+import { matchcastEnv, startChild, startDemo, startGenerator, WORKLOADS, writeSeed, type Child, type Generator } from './processes.js'
 import { rssBytes, startRedis } from './util.js'
 
 /** Score updates per second per match. */
@@ -194,7 +194,7 @@ export async function benchFixedRate (log: Log = () => {}): Promise<{ data: Fixe
   try {
     let t0 = performance.now()
     const prefix = `bench-fixed-rate-${process.pid}`
-    const matchcastServer = (extra: Record<string, string> = {}) => () => startChild('./matchcast-server.ts', matchcastEnv(seedPath, extra))
+    const matchcastServer = (extra: Record<string, string> = {}) => () => startDemo(matchcastEnv(seedPath, extra))
     const redisEnv = redis === undefined ? {} : { REDIS_URL: redis.url, MATCHCAST_KEY_PREFIX: prefix }
     // Each variant opens its sockets as soon as its servers are up.
     const settled = await Promise.allSettled([

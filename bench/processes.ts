@@ -1,10 +1,9 @@
 /**
- * The processes of the fixed-rate fan-out bench and the profiler: the servers under test
- * (bench/matchcast-server.ts, the demo server; bench/bare-server.ts, the baseline) and the load
- * generator (bench/load.ts), each forked with an IPC channel, so each exits with the bench. Also
- * the workloads and the seed file they need.
+ * The processes of the fixed-rate fan-out bench and the profiler: the servers under test (the
+ * demo server as `npm start` runs it; bench/bare-server.ts, the baseline) and the load generator
+ * (bench/load.ts), each of which exits with the bench. Also the workloads and the seed file they need.
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -64,6 +63,51 @@ export function matchcastEnv (seedPath: string, extra: Record<string, string> = 
 
 export interface Child { child: ChildProcess, pid: number, port: number, exited: Promise<unknown>, stop (): Promise<void> }
 
+/** Stops `child` with `stop` (a graceful close, so a profiler writes its profile); kills it when that takes over 5 s. */
+function stopper (child: ChildProcess, exited: Promise<unknown>, stop: () => void): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    stop()
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(timer)
+  }
+}
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url))
+let built = false
+
+/**
+ * The demo server as `npm start` runs it: `node .start/bin/matchcast.js`, the bundle
+ * scripts/prestart.mjs makes (rebuilt first when its inputs changed, once per bench), so the
+ * figures are those of the JavaScript users run, not of TypeScript compiled on the fly. Resolves
+ * once it prints where it listens; `stop` sends SIGTERM (the server closes, then exits).
+ */
+export async function startDemo (env: NodeJS.ProcessEnv, execArgv: string[] = []): Promise<Child> {
+  if (!built) execFileSync(process.execPath, ['scripts/prestart.mjs'], { cwd: ROOT, stdio: 'inherit' })
+  built = true
+  const child = spawn(process.execPath, [...execArgv, '.start/bin/matchcast.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = once(child, 'exit')
+  // Read until it listens; what it prints after that (warnings) is read and dropped, so the pipe never fills.
+  let out: string | undefined = ''
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (out === undefined) return
+      out += chunk.toString()
+      const found = /listening on http:\/\/[\d.]+:(\d+)/.exec(out)
+      if (found === null) return
+      out = undefined
+      resolve(Number(found[1]))
+    })
+    exited.then(() => reject(new Error('the demo server exited before it listened')), reject)
+  })
+  // Never outlive the bench that started it.
+  const orphan = () => child.kill('SIGKILL')
+  process.once('exit', orphan)
+  exited.then(() => process.off('exit', orphan), () => {})
+  return { child, pid: child.pid!, port, exited, stop: stopper(child, exited, () => child.kill('SIGTERM')) }
+}
+
 /** Forks `file` (a bench/ module, run through tsx) and waits for its `ready` message. */
 export async function startChild (file: string, env: NodeJS.ProcessEnv = process.env, execArgv: string[] = []): Promise<Child> {
   const child = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
@@ -78,14 +122,7 @@ export async function startChild (file: string, env: NodeJS.ProcessEnv = process
     pid: child.pid!,
     port: ready[0].port,
     exited,
-    async stop () {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      // Closed through IPC, so a profiler gets to write its profile; killed when that takes too long.
-      child.send('stop')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(timer)
-    }
+    stop: stopper(child, exited, () => child.send('stop'))
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Where matchcast's CPU goes under the fixed-rate fan-out: `npx tsx bench/profile.ts [label] [seconds] [workload]`.
- * Starts the demo server (bench/matchcast-server.ts, memory store, batching window 0) under
- * `node --cpu-prof`, drives 100 matches × 10 sockets (workload 2, the default; 1 is 1 match × 1000
+ * Starts the demo server as `npm start` runs it (bench/processes.ts `startDemo`; memory store,
+ * batching window 0) under `node --cpu-prof`, drives 100 matches × 10 sockets (workload 2, the default; 1 is 1 match × 1000
  * sockets) at RATE score updates per second per match
  * from the load generator (bench/load.ts) for `seconds` (default 10), closes the server so the
  * profile is written, and keeps the samples of the steady window only (startup and connections
@@ -9,14 +9,13 @@
  * package), to bench/results/profile-<label>.md and .json (label default `latest`).
  */
 import { execFileSync } from 'node:child_process'
-import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { SourceMap } from 'node:module'
-import { cpus, tmpdir, userInfo } from 'node:os'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RATE } from './fixed-rate.js'
-import { matchcastEnv, startChild, startGenerator, WORKLOADS, writeSeed, type Child } from './processes.js'
+import { matchcastEnv, startDemo, startGenerator, WORKLOADS, writeSeed, type Child } from './processes.js'
 
 const TOP = 15
 const label = process.argv[2] ?? 'latest'
@@ -31,45 +30,40 @@ interface CallFrame { functionName: string, url: string, lineNumber: number, col
 interface CpuProfile { nodes: Array<{ id: number, callFrame: CallFrame }>, startTime: number, endTime: number, samples: number[], timeDeltas: number[] }
 interface Frame { function: string, location: string, area: string, selfMs: number, percent: number, percentOfBusy: number }
 
-/** The server's monotonic clock in µs: the time base of its profile's samples. */
-async function clock (server: Child): Promise<number> {
-  server.child.send('clock')
-  const [answer] = await once(server.child, 'message') as [{ us: number }]
-  return answer.us
-}
+/**
+ * The monotonic clock in µs: the time base of a `.cpuprofile`'s samples (V8 and Node.js both read
+ * CLOCK_MONOTONIC, the same in every process of the machine).
+ */
+const clock = (): number => Number(process.hrtime.bigint() / 1000n)
 
 /**
- * tsx hands V8 its TypeScript compiled onto one line, so a profile's positions in project files
- * are all on line 1: they are mapped back through the source maps tsx keeps in its cache
- * (the newest entry of each file, which is the one the server just ran unless a file was edited
- * back to an older content).
+ * The bundle's source maps (scripts/prestart.mjs writes one beside each file of `.start/bin/`), by
+ * the file URL a profile names: a position in the bundle is mapped back to its TypeScript line, or
+ * to the package file it came from.
  */
-function tsxSourceMaps (): Map<string, SourceMap> {
-  const newest = new Map<string, { mtime: number, map: SourceMap }>()
-  const dir = join(tmpdir(), `tsx-${userInfo().uid}`)
-  let names: string[] = []
-  try {
-    names = readdirSync(dir)
-  } catch {}
-  for (const name of names) {
-    try {
-      const path = join(dir, name)
-      const entry = JSON.parse(readFileSync(path, 'utf8')) as { map?: { sources?: string[] } }
-      const source = entry.map?.sources?.[0]
-      const mtime = statSync(path).mtimeMs
-      if (source !== undefined && (newest.get(source)?.mtime ?? -1) < mtime) newest.set(source, { mtime, map: new SourceMap(entry.map as never) })
-    } catch {}
+function bundleSourceMaps (): Map<string, SourceMap> {
+  const dir = join(ROOT, '.start/bin')
+  const maps = new Map<string, SourceMap>()
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.js.map')) continue
+    const map = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { sources: string[] }
+    // Sources are relative to the map's folder: made absolute, so they read as repository paths.
+    map.sources = map.sources.map((source) => join(dir, source))
+    maps.set(`file://${join(dir, name.slice(0, -'.map'.length))}`, new SourceMap(map as never))
   }
-  return new Map([...newest].map(([source, { map }]) => [source, map]))
+  return maps
 }
 
 function location (frame: CallFrame, maps: Map<string, SourceMap>): { file: string, line: number, area: string } {
-  const url = frame.url.replace(/^file:\/\//, '')
+  let url = frame.url.replace(/^file:\/\//, '')
   let line = frame.lineNumber + 1
   if (url === '') return { file: '', line, area: frame.functionName.startsWith('(') ? frame.functionName : '(native)' }
   if (url.startsWith('node:')) return { file: url, line, area: 'node internals' }
-  const original = maps.get(url)?.findEntry(frame.lineNumber, frame.columnNumber) as { originalLine?: number } | undefined
-  if (original?.originalLine !== undefined) line = original.originalLine + 1
+  const original = maps.get(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string, originalLine?: number } | undefined
+  if (original?.originalSource !== undefined && original.originalLine !== undefined) {
+    url = original.originalSource
+    line = original.originalLine + 1
+  }
   const local = url.startsWith(ROOT) ? url.slice(ROOT.length) : url
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(local)
   if (pkg !== null) return { file: local.slice(local.lastIndexOf('node_modules/') + 'node_modules/'.length), line, area: pkg[1]! }
@@ -98,7 +92,7 @@ function selfTimes (profile: CpuProfile, from: number, to: number): { frames: Fr
   const idle = [...self.values()].filter((e) => e.frame.functionName === '(idle)').reduce((s, e) => s + e.us, 0)
   const busy = Math.max(1, total - idle)
   const round = (v: number) => Math.round(v * 10) / 10
-  const maps = tsxSourceMaps()
+  const maps = bundleSourceMaps()
   const frames = [...self.values()].sort((a, b) => b.us - a.us).map(({ frame, us }) => {
     const { file, line, area } = location(frame, maps)
     return {
@@ -126,14 +120,14 @@ writeSeed(seedPath, [workload])
 let server: Child | undefined
 let generator: Awaited<ReturnType<typeof startGenerator>> | undefined
 try {
-  server = await startChild('./matchcast-server.ts', matchcastEnv(seedPath), ['--cpu-prof', '--cpu-prof-dir', dir])
+  server = await startDemo(matchcastEnv(seedPath), ['--cpu-prof', '--cpu-prof-dir', dir])
   generator = await startGenerator({ ports: [server.port], commandPort: server.port, workloads: [workload], pids: [server.pid] })
   const request = { workload: workload.name, rates: [RATE], warmupMs: 0, drainMs: 1000, stopOnFail: false, retryFailed: false, p99LimitMs: 100 }
   // Warm the JIT first, so the window shows the steady state.
   await generator.run({ ...request, windowMs: 1000 })
-  const from = await clock(server)
+  const from = clock()
   const [step] = await generator.run({ ...request, windowMs: seconds * 1000 })
-  const to = await clock(server)
+  const to = clock()
   await generator.stop()
   await server.stop()
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))

@@ -23,8 +23,10 @@ interface Deadline {
 /**
  * Bounds many calls by the same `ms` with one timer. Deadlines come in the order the calls
  * started, so the timer waits for the oldest pending call only; a call costs no timer and no race
- * of its own (the store's calls run thousands of times a second). No timer is left once no call
- * is pending.
+ * of its own (the store's calls run thousands of times a second). The timer is not stopped when
+ * the last pending call settles, which would mean a new timer for nearly every call: it runs out
+ * at most `ms` later, finds nothing due and stays off until the next call. It never holds the
+ * process open; `clear()` stops it at once (on close).
  */
 export class Deadlines {
   readonly #ms: number
@@ -41,40 +43,43 @@ export class Deadlines {
     return new Promise<T>((resolve, reject) => {
       const deadline: Deadline = { at: Date.now() + this.#ms, expire: () => reject(onTimeout()) }
       this.#pending.add(deadline)
-      this.#arm()
+      this.#timer ??= this.#arm(this.#ms)
       work.then((value) => {
-        this.#settled(deadline)
+        this.#pending.delete(deadline)
         resolve(value)
       }, (err: unknown) => {
-        this.#settled(deadline)
+        this.#pending.delete(deadline)
         reject(err)
       })
     })
   }
 
-  #settled (deadline: Deadline): void {
-    this.#pending.delete(deadline)
-    if (this.#pending.size === 0) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
-    }
+  /** Whether the timer is on (tests). */
+  get armed (): boolean { return this.#timer !== undefined }
+
+  /** Stops the timer; a call still pending is then no longer bounded (used on close). */
+  clear (): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
   }
 
-  #arm (): void {
-    if (this.#timer !== undefined) return
-    const [oldest] = this.#pending
-    this.#timer = setTimeout(this.#expire, Math.max(0, oldest!.at - Date.now()))
-    this.#timer.unref()
+  #arm (ms: number): NodeJS.Timeout {
+    const timer = setTimeout(this.#expire, ms)
+    timer.unref()
+    return timer
   }
 
   readonly #expire = (): void => {
     this.#timer = undefined
     const now = Date.now()
     for (const deadline of this.#pending) {
-      if (deadline.at > now) break
+      if (deadline.at > now) {
+        // The oldest call still pending: the timer is next due at its deadline.
+        this.#timer = this.#arm(deadline.at - now)
+        return
+      }
       this.#pending.delete(deadline)
       deadline.expire()
     }
-    if (this.#pending.size > 0) this.#arm()
   }
 }

@@ -131,10 +131,11 @@ const plugin: FastifyPluginAsync<MetricsOptions> = async (app, options) => {
     socket.on('message', () => framesIn.inc())
     // A socket the server closed counts under the server's code, also when it had to be cut (1006).
     socket.once('close', (code: number) => closes.inc({ code: String(closedWith(socket) ?? code) }))
-    const send: Send = socket.send
-    socket.send = function (this: WebSocket, data: Parameters<Send>[0], ...rest: unknown[]) {
+    const send = socket.send as (this: WebSocket, data: unknown, options?: unknown, cb?: unknown) => void
+    // ws's own parameters, named (no rest array per frame): every socket of a room calls it per flush.
+    socket.send = function (this: WebSocket, data: unknown, options?: unknown, cb?: unknown) {
       countSent(data)
-      return (send as (...args: unknown[]) => void).call(this, data, ...rest)
+      send.call(this, data, options, cb)
     } as Send
   }
   app.addHook('onReady', async () => {

@@ -5,6 +5,7 @@ import { Type } from 'typebox'
 import { InvalidOptionsError } from '../../lib/errors.js'
 import { namespace } from '../../lib/namespace.js'
 import { parseOptions } from '../../lib/options.js'
+import { Deadlines } from '../../lib/timeout.js'
 import { memoryStore } from './memory-store.js'
 import { postgresStore } from './postgres-store.js'
 import type { Store } from './store.js'
@@ -86,7 +87,10 @@ const plugin: FastifyPluginAsync<StoreOptions> = async (app, options) => {
     }
   }
   namespace(app).store = store
-  namespace(app).timedStore = withStoreTimeout(store, timeoutMs)
+  const deadlines = new Deadlines(timeoutMs)
+  namespace(app).timedStore = withStoreTimeout(store, timeoutMs, deadlines)
+  // The deadline timer may still be on after the last call (lib/timeout.ts): it stops with the app.
+  app.addHook('onClose', async () => deadlines.clear())
   // Resource ownership: a store we made, we close; one passed in, only when asked to.
   if (options.store === undefined || options.closeStore === true) app.addHook('onClose', () => store.close())
 }

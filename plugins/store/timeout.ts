@@ -6,10 +6,10 @@ import type { Store } from './store.js'
  * `store` with every call bounded by `timeoutMs`: a call that has not settled by then rejects with
  * `MATCHCAST_ERR_STORE_TIMEOUT` (503), so a stalled database cannot hold sockets and requests.
  * The error's `pending` is the call itself, still running (a write may yet apply). Every method
- * of the store is bounded, whatever the port grows to; `close()` is not.
+ * of the store is bounded, whatever the port grows to; `close()` is not. `deadlines` keeps the
+ * timer (its owner clears it on close).
  */
-export function withStoreTimeout (store: Store, timeoutMs: number): Store {
-  const deadlines = new Deadlines(timeoutMs)
+export function withStoreTimeout (store: Store, timeoutMs: number, deadlines = new Deadlines(timeoutMs)): Store {
   // One bounded wrapper per method, made at its first use; it calls the method the store has at
   // the time of the call (a test may replace one).
   const bounded = new Map<PropertyKey, (...args: unknown[]) => Promise<unknown>>()

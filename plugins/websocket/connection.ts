@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Socket } from 'node:net'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RawData, WebSocket } from 'ws'
 import type { EarlyFrameVerdict } from '../rate-limit/limiter.js'
@@ -23,6 +24,9 @@ export interface BackpressureOptions {
   graceMs: number
 }
 
+/** The TCP socket under a WebSocket (the upgraded request's): what the server writes to it can be held and sent together. */
+export type Transport = Pick<Socket, 'cork' | 'uncork'>
+
 /** `ws` send options of every frame: text, whether given as a string or as its UTF-8 bytes. */
 const TEXT = { binary: false } as const
 
@@ -40,6 +44,10 @@ export function closedWith (socket: WebSocket): number | undefined {
  * One room socket. Listeners are attached synchronously at creation; messages that arrive before
  * the connection is admitted are queued, then handled in order. Messages are handled one at a
  * time, so replies keep the order of commands. `close()` is idempotent and runs every closer once.
+ *
+ * What the server sends a socket in the turn of the event loop in which it received a frame is
+ * written together at the end of that turn: a command's event and its ack (the memory store
+ * answers within the turn) leave in one write, one TCP segment, instead of one each.
  */
 export class Connection {
   readonly id = randomUUID()
@@ -68,14 +76,18 @@ export class Connection {
   #killTimer: NodeJS.Timeout | undefined
   #isClosed = false
 
-  constructor (socket: WebSocket, log: FastifyBaseLogger, closeGraceMs: number, backpressure: BackpressureOptions = DEFAULT_BACKPRESSURE,
+  constructor (socket: WebSocket, transport: Transport, log: FastifyBaseLogger, closeGraceMs: number, backpressure: BackpressureOptions = DEFAULT_BACKPRESSURE,
     early: EarlyFrameVerdict = earlyFrameVerdict({ maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, burst: DEFAULT_BURST })) {
     this.socket = socket
     this.log = log
     this.#closeGraceMs = closeGraceMs
     this.#backpressure = backpressure
     this.#earlyVerdict = early
+    // Corks nest: each frame holds the writes until the end of its turn (an ended socket ignores the uncork).
+    const uncork = () => transport.uncork()
     socket.on('message', (data, isBinary) => {
+      transport.cork()
+      setImmediate(uncork)
       this.alive = true
       if (this.#handler === undefined) this.#queueEarly(data, isBinary)
       else this.#enqueue(data, isBinary)

@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws'
 import { CloseCode, type CloseCodeInfo } from '../../lib/errors.js'
 import type { MatchEvents } from '../broadcast/index.js'
 import type { EarlyFrameVerdict } from '../rate-limit/limiter.js'
-import { Connection } from './connection.js'
+import { Connection, type Transport } from './connection.js'
 import type { WebsocketOptions } from './options.js'
 import { Rooms } from './rooms.js'
 
@@ -13,8 +13,8 @@ export interface ConnectionRegistry {
   readonly size: number
   /** The per-match fan-out of this instance. */
   readonly rooms: Rooms
-  /** Wraps a freshly upgraded socket; it leaves the registry when it closes. */
-  open (socket: WebSocket, log: FastifyBaseLogger): Connection
+  /** Wraps a freshly upgraded socket (over `transport`, its TCP socket); it leaves the registry when it closes. */
+  open (socket: WebSocket, transport: Transport, log: FastifyBaseLogger): Connection
   /** Closes every connection with `info` and resolves once all are closed. */
   closeAll (info: CloseCodeInfo): Promise<void>
 }
@@ -39,8 +39,8 @@ export function createRegistry (events: MatchEvents, options: WebsocketOptions, 
   return {
     rooms,
     get size () { return connections.size },
-    open (socket, log) {
-      const conn = new Connection(socket, log, options.closeGraceMs, options.backpressure, early)
+    open (socket, transport, log) {
+      const conn = new Connection(socket, transport, log, options.closeGraceMs, options.backpressure, early)
       connections.add(conn)
       conn.onClose(() => connections.delete(conn))
       return conn

@@ -15,7 +15,7 @@ const matchRoom: FastifyPluginAsync = async (app) => {
     websocket: true,
     schema: { params: MatchRoomParams, querystring: MatchRoomQuery }
   }, (socket, request) => {
-    const conn = connections.open(socket, request.log)
+    const conn = connections.open(socket, request.raw.socket, request.log)
     conn.room = request.url.split('?', 1)[0]
     const { matchId } = request.params
 

@@ -25,7 +25,7 @@ const tournamentRoom: FastifyPluginAsync = async (app) => {
     websocket: true,
     schema: { params: TournamentRoomParams }
   }, (socket, request) => {
-    const conn = connections.open(socket, request.log)
+    const conn = connections.open(socket, request.raw.socket, request.log)
     conn.room = request.url.split('?', 1)[0]
     const { tournamentId } = request.params
 

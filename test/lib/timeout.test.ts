@@ -30,3 +30,29 @@ t.test('Deadlines: settled calls answer as they did; pending ones expire in the 
   await second
   t.same(order, ['first', 'second'])
 })
+
+t.test('Deadlines: the timer outlives the last call by at most `ms`, then is off; a call after it is bounded again', async (t) => {
+  const deadlines = new Deadlines(30)
+  t.equal(deadlines.armed, false, 'no timer before the first call')
+  t.equal(await deadlines.bound(Promise.resolve(1), expired), 1)
+  t.equal(deadlines.armed, true, 'not stopped with the call: the next call reuses it')
+  await new Promise((resolve) => setTimeout(resolve, 60))
+  t.equal(deadlines.armed, false, 'ran out with nothing due, and stayed off')
+
+  // A call that starts while the timer of an earlier, settled call is on expires at its own deadline, not the earlier one's.
+  t.equal(await deadlines.bound(Promise.resolve(2), expired), 2)
+  await new Promise((resolve) => setTimeout(resolve, 15))
+  const started = Date.now()
+  await t.rejects(deadlines.bound(never(), () => new Error('late call')), { message: 'late call' })
+  t.ok(Date.now() - started >= 29, `expired after its own 30 ms (took ${Date.now() - started} ms)`)
+  await new Promise((resolve) => setTimeout(resolve, 40))
+  t.equal(deadlines.armed, false)
+})
+
+t.test('Deadlines: clear() stops the timer at once', async (t) => {
+  const deadlines = new Deadlines(10_000)
+  await deadlines.bound(Promise.resolve('done'), expired)
+  t.equal(deadlines.armed, true)
+  deadlines.clear()
+  t.equal(deadlines.armed, false)
+})

@@ -43,7 +43,7 @@ function setup () {
     }
   } as unknown as MatchEvents
   const socket = new FakeSocket()
-  const conn = new Connection(socket as unknown as WebSocket, log, 100, { highWaterMark: 10, hardLimit: 100, graceMs: 10_000 })
+  const conn = new Connection(socket as unknown as WebSocket, { cork () {}, uncork () {} }, log, 100, { highWaterMark: 10, hardLimit: 100, graceMs: 10_000 })
   const rooms = new Rooms(events)
   const resyncs: string[] = []
   const member = (matchId: string): RoomMember => ({

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import type { MatchPatch, Store } from '../../../index.js'
 import { as, client, startApp, testSeed, until, type Client } from '../../helper.js'
@@ -52,6 +53,31 @@ t.test('start → update → finalize: acks to the sender, events to every membe
   t.ok(app.matchcast.matches.signer.verify(certificate!, certificate!.code), 'the certificate code verifies')
   t.match(await app.matchcast.store.getPayoutByMatch('m1'), { userId: 'u-a', amount: 5000, currency: 'USD', status: 'pending' })
   for (const c of [org, watcher, player]) t.same(c.invalid, [])
+})
+
+t.test('a command\'s event and its ack leave in one write to the sender\'s socket (memory store, no batching window)', async (t) => {
+  const { app, wsUrl } = await startApp(t, { batching: { windowMs: 0 } })
+  const sockets: Socket[] = []
+  app.server.on('connection', (socket: Socket) => sockets.push(socket))
+  const org = await join(t, wsUrl, 'u-org')
+  const watcher = await join(t, wsUrl, 'u-fan')
+  // What each TCP socket of the server writes to the kernel: one entry per write, its chunk count.
+  const writes = sockets.map((socket) => {
+    const counted: number[] = []
+    const stream = socket as Socket & { _write: (...a: unknown[]) => void, _writev: (...a: unknown[]) => void }
+    const write = stream._write.bind(stream)
+    const writev = stream._writev.bind(stream)
+    stream._write = (...args: unknown[]) => { counted.push(1); write(...args) }
+    stream._writev = (chunks: unknown, ...rest: unknown[]) => { counted.push((chunks as unknown[]).length); writev(chunks, ...rest) }
+    return counted
+  })
+
+  org.send({ type: 'match.start', id: 'go' })
+  t.match(await watcher.next(), { type: 'match_started', seq: 1 })
+  const frames = [await org.next(), await org.next()]
+  t.same(new Set(frames.map((f) => f.type)), new Set(['ack', 'match_started']), 'the sender gets both')
+  t.equal(writes[0]!.length, 1, `the sender's event and ack went out in one write (writes: ${JSON.stringify(writes[0])})`)
+  t.equal(writes[1]!.length, 1, 'the watcher got the event in one write')
 })
 
 t.test('a participant of the match receives updates but cannot change the match', async (t) => {
