@@ -50,7 +50,7 @@ export interface FixedRateData {
   rate: number
   rounds: number
   fixed: { warmupMs: number, windowMs: number, drainMs: number }
-  ramp: { warmupMs: number, windowMs: number, drainMs: number, factors: number[] }
+  ramp: { warmupMs: number, windowMs: number, drainMs: number, factors: number[], bisections: number }
   p99LimitMs: number
   batchWindowMs: number
   redis: boolean
@@ -103,7 +103,7 @@ export function render (data: FixedRateData): string[] {
   }
   md.push('', `**Max sustained.** The rate per match is stepped up (${data.rate} × ${data.ramp.factors.join(', ')}; ${data.ramp.windowMs} ms windows after ` +
     `${data.ramp.warmupMs} ms) until a step fails twice in a row (the machine is noisy) — p99 over ${data.p99LimitMs} ms, or anything lost, unseen, skipped ` +
-    '(seq gap, resync), refused or closed — then one step is tried between the last that held and the first that failed; one search per server and ' +
+    `(seq gap, resync), refused or closed — then the gap between the last rate that held and the first that failed is halved (geometric mean) up to ${data.ramp.bisections} times; one search per server and ` +
     `workload, and none for one that did not keep up at ${data.rate}/s in most rounds. ` +
     'On 2 cores the generator, which receives every delivery, runs out of CPU about when the server does: the ceiling is the machine\'s, ' +
     'the ratio is what compares.', '',

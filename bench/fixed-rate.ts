@@ -22,6 +22,7 @@ const FIXED = { warmupMs: 300, windowMs: 1500, drainMs: 2000 }
 /** The rate steps of the search for the most a server sustains: RATE times these, stopping at the first that fails. */
 const RAMP_FACTORS = [2, 3.2, 5.1, 8.2, 13.1]
 const RAMP = { warmupMs: 150, windowMs: 800, drainMs: 1000 }
+const BISECTIONS = 2
 const P99_LIMIT_MS = 100
 
 type Log = (line: string) => void
@@ -149,9 +150,12 @@ async function ramp (v: Variant, workload: string): Promise<RampSummary> {
   const steps = await v.generator!.run({ ...request, rates: RAMP_FACTORS.map((f) => Math.round(RATE * f)) })
   const held = (rate: number) => steps.some((s) => s.rate === rate && s.ok)
   const failedRate = () => steps.map((s) => s.rate).filter((rate) => !held(rate)).sort((a, b) => a - b)[0]
-  const low = steps.filter((s) => s.ok).map((s) => s.rate).sort((a, b) => b - a)[0] ?? RATE
-  const high = failedRate()
-  if (high !== undefined && high / low > 1.2) {
+  // Then the gap between the last rate that held and the first that failed is halved (geometric
+  // mean) up to BISECTIONS times: the ratio to the bare server is read to some 6 %, not one step.
+  for (let i = 0; i < BISECTIONS; i++) {
+    const low = steps.filter((s) => s.ok).map((s) => s.rate).sort((a, b) => b - a)[0] ?? RATE
+    const high = failedRate()
+    if (high === undefined || high / low <= 1.12) break
     steps.push(...await v.generator!.run({ ...request, rates: [Math.round(Math.sqrt(low * high))], retryFailed: false }))
   }
   const best = steps.filter((s) => s.ok).sort((a, b) => b.deliveriesPerSecond - a.deliveriesPerSecond)[0]
@@ -243,7 +247,7 @@ export async function benchFixedRate (log: Log = () => {}): Promise<{ data: Fixe
       rate: RATE,
       rounds: ROUNDS,
       fixed: { ...FIXED },
-      ramp: { ...RAMP, factors: RAMP_FACTORS },
+      ramp: { ...RAMP, factors: RAMP_FACTORS, bisections: BISECTIONS },
       p99LimitMs: P99_LIMIT_MS,
       batchWindowMs: 0,
       redis: redis !== undefined,

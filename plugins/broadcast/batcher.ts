@@ -105,9 +105,9 @@ export class Batcher {
     if (window.timer !== undefined) this.#timers.clearTimeout(window.timer)
     const { events } = window
     const versions = window.all.length === 0 ? undefined : { each: window.versions, all: window.all.sort((a, b) => a - b) }
-    const previous = this.#chains.get(matchId) ?? Promise.resolve()
-    const next = previous
-      .then(() => this.#options.flush(matchId, events, versions))
+    const previous = this.#chains.get(matchId)
+    // Nothing publishing for the match (the usual case): it is handed over now, not a turn later.
+    const next = (previous === undefined ? this.#options.flush(matchId, events, versions) : previous.then(() => this.#options.flush(matchId, events, versions)))
       .catch((err: unknown) => this.#options.onError(err, matchId))
       .finally(() => {
         if (this.#chains.get(matchId) !== next) return

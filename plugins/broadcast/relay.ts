@@ -227,8 +227,9 @@ export class OutboxRelay {
 
   /** Runs `work` after the match's previous relay operation on this instance. */
   #serial<T> (matchId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#chains.get(matchId) ?? Promise.resolve()
-    const next = previous.catch(() => {}).then(work)
+    const previous = this.#chains.get(matchId)
+    // Nothing running for the match (the usual case): it starts now, not a turn later.
+    const next = previous === undefined ? work() : previous.catch(() => {}).then(work)
     this.#chains.set(matchId, next)
     const forget = () => { if (this.#chains.get(matchId) === next) this.#chains.delete(matchId) }
     next.then(forget, forget)

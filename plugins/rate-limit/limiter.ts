@@ -86,9 +86,10 @@ export function createLimiter (options: RateLimitOptions, store: LimiterStore): 
       return await limiter.acquireConnection(userId, connectionId) ? undefined : CloseCode.tooManyConnections
     },
     earlyFrame: earlyFrameVerdict(options),
+    // On every frame: the store's answer directly, without `check`'s copy of it.
     async frame (userId, bytes) {
       if (bytes > options.maxPayloadBytes) return CloseCode.payloadTooLarge
-      return (await limiter.check(userId)).allowed ? undefined : CloseCode.rateLimited
+      return (await store.take(userId, options.messagesPerSecond, options.burst)).allowed ? undefined : CloseCode.rateLimited
     }
   }
   return limiter

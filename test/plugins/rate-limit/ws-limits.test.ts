@@ -152,3 +152,19 @@ t.test('the default allows 600 upgrade attempts a minute per IP (many users behi
   t.match(await app.matchcast.limiter.checkUpgrade('10.0.0.1'), { allowed: false, remaining: 0 })
   t.equal(app.matchcast.limiter.mode, 'memory')
 })
+
+t.test('limiter.check takes from the same per-user bucket as the room\'s frames', async (t) => {
+  const { app, wsUrl } = await startApp(t, { rateLimit: { messagesPerSecond: 1, burst: 3 } })
+  const c = client(t, wsUrl, '/ws/matches/m1', as('u-a'))
+  await admitted(c)
+  c.send({ type: 'ping', id: 1 })
+  t.same(await c.next(), { type: 'pong', id: 1 })
+  // One token went to the frame: two are left for the host's own checks of the same user.
+  t.match(await app.matchcast.limiter.check('u-a'), { allowed: true, remaining: 1, key: 'u-a' })
+  t.match(await app.matchcast.limiter.check('u-a'), { allowed: true, remaining: 0, key: 'u-a' })
+  t.match(await app.matchcast.limiter.check('u-a'), { allowed: false, key: 'u-a' })
+  // The bucket is empty for the room too: its next frame is refused (4009).
+  c.send({ type: 'ping', id: 2 })
+  t.same(await c.closeInfo(), { code: 4009, reason: 'rate_limited' })
+  t.match(await app.matchcast.limiter.check('u-b'), { allowed: true, remaining: 2, key: 'u-b' }, 'per user')
+})
