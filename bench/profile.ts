@@ -158,7 +158,7 @@ try {
   const md = [
     `# CPU profile of the matchcast demo server: ${label}`, '',
     `${data.date} · Node ${data.node} · ${data.cpus} CPUs · commit ${commit}`, '',
-    `\`npx tsx bench/profile.ts ${label} ${seconds} ${shape}\`: the demo server (memory store, batching window 0) under \`node --cpu-prof\`, ` +
+    `\`npx tsx bench/profile.ts ${label} ${seconds} ${shape}\`: the demo server as \`npm start\` runs it (the bundle of scripts/prestart.mjs; memory store, batching window 0) under \`node --cpu-prof\`, positions mapped back through its source maps, ` +
     `${workload.name} at ${RATE} \`score.update\`s a second per match (${RATE * workload.matches.length} commands/s), ` +
     `one organizer socket per match; only the samples of the ${seconds} s steady window (after 1 s of warm-up; startup and connections left out).`, '',
     `Server CPU in the window: ${data.serverCpuMs} ms for ${data.deliveries} deliveries (${data.usPerDelivery} µs each); ` +
