@@ -1,11 +1,10 @@
 /**
  * Where matchcast's CPU goes under the fixed-rate fan-out: `npx tsx bench/profile.ts [label] [seconds] [workload]`.
  * Starts the demo server as `npm start` runs it (bench/processes.ts `startDemo`; memory store,
- * batching window 0) under `node --cpu-prof`, drives 100 matches × 10 sockets (workload 2, the default; 1 is 1 match × 1000
- * sockets) at RATE score updates per second per match
- * from the load generator (bench/load.ts) for `seconds` (default 10), closes the server so the
- * profile is written, and keeps the samples of the steady window only (startup and connections
- * left out). Writes the top frames by self time, and the time by area (project folder or
+ * batching window 0) under `node --cpu-prof`, drives 100 matches × 10 sockets (workload 2, the
+ * default; 1 is 1 match × 1000 sockets) at RATE score updates per second per match from the
+ * load generator (bench/load.ts) for `seconds` (default 10), closes the server so the profile is
+ * written, and keeps the samples of the steady window only (startup and connections left out). Writes the top frames by self time, and the time by area (project folder or
  * package), to bench/results/profile-<label>.md and .json (label default `latest`).
  */
 import { execFileSync } from 'node:child_process'

@@ -106,8 +106,9 @@ export class Batcher {
     const { events } = window
     const versions = window.all.length === 0 ? undefined : { each: window.versions, all: window.all.sort((a, b) => a - b) }
     const previous = this.#chains.get(matchId)
+    const flush = () => this.#options.flush(matchId, events, versions)
     // Nothing publishing for the match (the usual case): it is handed over now, not a turn later.
-    const next = (previous === undefined ? this.#options.flush(matchId, events, versions) : previous.then(() => this.#options.flush(matchId, events, versions)))
+    const next = (previous === undefined ? flush() : previous.then(flush))
       .catch((err: unknown) => this.#options.onError(err, matchId))
       .finally(() => {
         if (this.#chains.get(matchId) !== next) return

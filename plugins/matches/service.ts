@@ -77,16 +77,12 @@ export function createMatchService ({ store, events, certificates, payouts, now 
      * A write that timed out may still commit; if it does, its event goes out at once (it is in the
      * outbox too, so a relay would deliver it anyway, once).
      */
-    const lateEventsToo = async (write: Promise<Match | undefined>) => {
-      try {
-        return await write
-      } catch (err) {
-        if (err instanceof StoreTimeoutError) {
-          (err as StoreTimeout).pending.then((late) => { if (late !== undefined) events.emit(matchId, event, (late as Match).version) }, () => {})
-        }
-        throw err
+    const lateEventsToo = (write: Promise<Match | undefined>) => write.catch((err: unknown) => {
+      if (err instanceof StoreTimeoutError) {
+        (err as StoreTimeout).pending.then((late) => { if (late !== undefined) events.emit(matchId, event, (late as Match).version) }, () => {})
       }
-    }
+      throw err
+    })
     const result: { match?: Match | undefined, certificate?: Certificate | undefined, payout?: Payout | undefined } = {}
     const retire = retirementOf(match, event, at.toISOString())
     if (event.type === 'match_completed') {
@@ -128,8 +124,9 @@ export function createMatchService ({ store, events, certificates, payouts, now 
     signer: certificates.signer,
     execute (matchId, actor, command) {
       const previous = queues.get(matchId)
+      const start = () => run(matchId, actor, command)
       // Nothing queued for the match (the usual case): it runs now, not a turn later.
-      const next = previous === undefined ? run(matchId, actor, command) : previous.catch(() => {}).then(() => run(matchId, actor, command))
+      const next = previous === undefined ? start() : previous.catch(() => {}).then(start)
       queues.set(matchId, next)
       // Forget the queue once it drains, so idle matches hold no memory.
       const forget = () => { if (queues.get(matchId) === next) queues.delete(matchId) }

@@ -65,6 +65,7 @@ export function earlyFrameVerdict ({ maxPayloadBytes, burst }: Pick<RateLimitOpt
 
 export function createLimiter (options: RateLimitOptions, store: LimiterStore): Limiter {
   const backend = store.mode
+  const take = (userId: string) => store.take(userId, options.messagesPerSecond, options.burst)
   const limiter: Limiter = {
     options,
     get mode () { return store.mode },
@@ -72,8 +73,7 @@ export function createLimiter (options: RateLimitOptions, store: LimiterStore): 
     acquireConnection: (userId, connectionId) => store.acquire(userId, connectionId, options.maxConnectionsPerUser),
     releaseConnection: (userId, connectionId) => store.release(userId, connectionId),
     async check (userId) {
-      const result = await store.take(userId, options.messagesPerSecond, options.burst)
-      return { ...result, key: userId }
+      return { ...await take(userId), key: userId }
     },
     async checkUpgrade (ip) {
       const key = `ip:${ip}`
@@ -89,7 +89,7 @@ export function createLimiter (options: RateLimitOptions, store: LimiterStore): 
     // On every frame: the store's answer directly, without `check`'s copy of it.
     async frame (userId, bytes) {
       if (bytes > options.maxPayloadBytes) return CloseCode.payloadTooLarge
-      return (await store.take(userId, options.messagesPerSecond, options.burst)).allowed ? undefined : CloseCode.rateLimited
+      return (await take(userId)).allowed ? undefined : CloseCode.rateLimited
     }
   }
   return limiter
