@@ -125,7 +125,7 @@ t.test('a lease request slower than leaseTimeoutMs is abandoned: the message is 
   t.teardown(() => server.thaw())
   const started = Date.now()
   await t.rejects(store.take('u1', 0.001, 8), LimiterTimeoutError)
-  t.ok(Date.now() - started < 400, `rejected after ${Date.now() - started} ms`)
+  t.ok(Date.now() - started < 1000, `rejected (80 ms timeout; room for a loaded machine) after ${Date.now() - started} ms`)
   server.thaw()
   // The late request runs once the server does.
   while (Number(await client.hget(`${prefix}:limit-bucket:{u1}`, 'tokens') ?? 8) > 4) await sleep(10)

@@ -186,7 +186,7 @@ t.test('Redis hanging (SIGSTOP): no message waits longer than redisTimeoutMs', a
   const started = Date.now()
   await c.ping()
   const waited = Date.now() - started
-  t.ok(waited < 400, `answered after ${waited} ms`)
+  t.ok(waited < 1000, `answered after ${waited} ms (100 ms timeout; room for a loaded machine, where a frozen Redis would hold it for good)`)
   t.equal(app.matchcast.limiter.mode, 'memory')
   t.equal(logged(FALLBACK).length, 1)
   process.kill(pid, 'SIGCONT')
