@@ -88,12 +88,20 @@ async function settle (t: Test, s: Stream, emitted: number, name: string): Promi
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   for (const tr of s.trackers) await tr.stop()
+  const behind = s.trackers.map((tr) => s.ids.filter((id) => tr.last.get(id) !== heads.get(id)))
+  if (behind.some((ids) => ids.length > 0)) {
+    // What each instance's listener says, to tell a subscription never restored from one that lost messages.
+    for (const [i, { app }] of s.nodes.entries()) {
+      const slots = [...new Set(behind[i]!.map((id) => keySlot(id)))]
+      t.comment(`instance ${i}: behind on ${behind[i]!.join(' ')} (slots ${slots.join(' ')}); broker ${JSON.stringify(app.matchcast.events.health())}`)
+    }
+  }
   const counts = s.trackers.map((tr) => ({ delivered: tr.delivered, gaps: tr.gaps, duplicates: tr.duplicates, resyncs: tr.resyncs }))
   t.comment(`${name}: ${s.ids.length} matches, ${emitted} events emitted; per client ${JSON.stringify(counts)}`)
   for (const [i, tr] of s.trackers.entries()) {
     t.equal(tr.gaps, 0, `client ${i}: no gap`)
     t.equal(tr.duplicates, 0, `client ${i}: no duplicate`)
-    t.same(s.ids.filter((id) => tr.last.get(id) !== heads.get(id)), [], `client ${i}: every match where its stream ends`)
+    t.same(behind[i], [], `client ${i}: every match where its stream ends`)
     t.same(tr.c.invalid, [])
   }
   for (const { app } of s.nodes) t.equal((await app.inject({ url: '/healthz' })).statusCode, 200, 'the instance is up')
