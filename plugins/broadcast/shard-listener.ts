@@ -144,11 +144,26 @@ export class ShardListener implements ChannelListener {
   }
 
   /**
-   * Cluster map re-read: waiting channels subscribe where their slot is served now. A channel
-   * subscribed on a node that lost its slot needs nothing here: Redis ends such subscriptions
-   * itself (a slot migrated away, a primary demoted) and the connection reports it (`#onMoved`).
+   * Cluster map re-read (on every refresh, at least every few seconds): a channel held on a node
+   * that no longer serves its slot moves, and waiting channels subscribe where their slot is served
+   * now. Redis ends the subscriptions of a slot that migrates away and the connection reports it
+   * (`#onMoved`), but a channel can still be left behind: a notice the client matched to a queued
+   * command, or a subscription made from a stale map on a primary just demoted, which then serves
+   * the slot as a replica and does not get the shard's messages (Redis 7.0). The map decides; a
+   * slot it does not list (mid-failover) waits until it does.
    */
-  readonly #reconcile = (): void => this.#assign()
+  readonly #reconcile = (): void => {
+    const stale = new Map<string, string[]>()
+    for (const [channel, assignment] of this.#wanted) {
+      if (assignment === undefined || this.#owner(channel) === assignment.node) continue
+      stale.set(assignment.node, [...stale.get(assignment.node) ?? [], channel])
+    }
+    for (const [node, channels] of stale) {
+      this.#lose(node, channels)
+      this.#drop(node, channels)
+    }
+    this.#assign()
+  }
 
   /** Marks channels of `node` as waiting again, reporting those that were subscribed. */
   #lose (node: string, channels: string[]): void {

@@ -195,3 +195,39 @@ t.test('shard listener: a subscription refused while it is open is retried; one 
   await closing.close()
   t.pass('closing twice is harmless')
 })
+
+t.test('subscriptions left on a primary that a failover demoted (its notice missed) move at the next slot-map refresh; events flow again', async (t) => {
+  const client = await connect(t)
+  const prefix = uniquePrefix()
+  const a = broker(t, client, prefix)
+  const b = broker(t, client, prefix)
+  // Two matches whose slots one primary serves.
+  const owner = (id: string) => client.slots[keySlot(id)]![0]!
+  const first = 'm-left-0'
+  let i = 1
+  while (owner(`m-left-${i}`) !== owner(first)) i++
+  const ids = [first, `m-left-${i}`]
+  const node = owner(first)
+  const got = new Map<string, number[]>()
+  const opened = connections.length
+  for (const id of ids) b.subscribe(id, (events) => got.set(id, [...got.get(id) ?? [], ...events.map((e) => e.seq)]))
+  await Promise.all(ids.map((id) => b.position(id)))
+  await until(() => b.health().pending === 0, 5000)
+  t.same(b.health().subscribers.map((s) => [s.node, s.channels]), [[node, 2]])
+  for (const id of ids) await a.publish(id, [reported(1)])
+  await until(() => ids.every((id) => got.get(id)?.length === 1), 5000)
+
+  // The notice of the demotion does not reach the listener (ioredis can match it to a queued command).
+  const held = connections[opened]!
+  held.removeAllListeners('moved')
+  const promoted = `127.0.0.1:${await cluster.failover(Number(node.split(':')[1]))}`
+  // The refresh every SLOTS_REFRESH_INTERVAL_MS would do; asked for here so the test does not wait for it.
+  await new Promise((resolve) => client.refreshSlotsCache(resolve))
+  await until(() => b.health().pending === 0 && b.health().subscribers.length === 1, 10_000)
+  t.same(b.health().subscribers.map((s) => [s.node, s.channels]), [[promoted, 2]], 'both moved to the promoted replica')
+  t.equal(held.status, 'end', 'the old connection, left with nothing, is closed')
+  // The stream's primary changed, so its next write starts a new epoch (a failover may lose writes): what B gets is its first event.
+  const published = await Promise.all(ids.map(async (id) => (await a.publish(id, [reported(2)])).map((e) => e.seq)))
+  await until(() => ids.every((id) => got.get(id)?.length === 2), 5000)
+  t.same(ids.map((id) => got.get(id)![1]), published.flat(), 'the events published after the failover reach B')
+})
