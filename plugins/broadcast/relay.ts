@@ -19,6 +19,7 @@
  * broker's version check makes concurrent relays of one match safe.
  */
 import { randomUUID } from 'node:crypto'
+import { SerialByKey } from '../../lib/serial.js'
 import { coalesceKey, type MatchEvent, type PendingEvent } from '../../schemas/events.js'
 import type { OutboxEntry, Store } from '../store/store.js'
 import type { WindowVersions } from './batcher.js'
@@ -71,8 +72,8 @@ export class OutboxRelay {
   readonly #store: OutboxStore
   readonly #options: Required<RelayOptions>
   readonly #log: RelayLog
-  /** The tail of each match's chain of relay operations on this instance. */
-  readonly #chains = new Map<string, Promise<unknown>>()
+  /** Each match's relay operations on this instance, one at a time. */
+  readonly #serial = new SerialByKey()
   /** Matches whose relay failed here (e.g. Redis down): retried every sweep. */
   readonly #dirty = new Set<string>()
   #timer: NodeJS.Timeout | undefined
@@ -100,7 +101,7 @@ export class OutboxRelay {
   async flushWindow (matchId: string, events: PendingEvent[], versions: WindowVersions): Promise<MatchEvent[]> {
     const runs = runsOf(versions.all)
     try {
-      return await this.#serial(matchId, async () => {
+      return await this.#serial.run(matchId, async () => {
         const published: MatchEvent[] = []
         for (const [i, run] of runs.entries()) {
           const first = run[0]!
@@ -127,7 +128,7 @@ export class OutboxRelay {
     // Version 0: the match never changed, so there is nothing to announce.
     if (this.#closed || version === 0 || (position.version !== undefined && position.version >= version)) return false
     try {
-      await this.#serial(matchId, () => this.#relayFromStore(matchId, position.version ?? 0, version))
+      await this.#serial.run(matchId, () => this.#relayFromStore(matchId, position.version ?? 0, version))
       return true
     } catch (err) {
       this.#log.debug({ err, matchId }, 'matchcast: reconciling a match with the outbox failed; it is retried')
@@ -167,7 +168,7 @@ export class OutboxRelay {
   /** Runs a relay of the match; a failure marks it for the next sweep. Resolves whether it succeeded. */
   async #retry (matchId: string, work: () => Promise<unknown>): Promise<boolean> {
     try {
-      await this.#serial(matchId, work)
+      await this.#serial.run(matchId, work)
       this.#dirty.delete(matchId)
       return true
     } catch (err) {
@@ -225,22 +226,11 @@ export class OutboxRelay {
     throw new Error(`outbox relay of match ${matchId} did not settle in ${MAX_STEPS} steps`)
   }
 
-  /** Runs `work` after the match's previous relay operation on this instance. */
-  #serial<T> (matchId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#chains.get(matchId)
-    // Nothing running for the match (the usual case): it starts now, not a turn later.
-    const next = previous === undefined ? work() : previous.catch(() => {}).then(work)
-    this.#chains.set(matchId, next)
-    const forget = () => { if (this.#chains.get(matchId) === next) this.#chains.delete(matchId) }
-    next.then(forget, forget)
-    return next
-  }
-
   /** Stops the sweeper and waits for every running operation; undone entries stay in the outbox. */
   async close (): Promise<void> {
     this.#closed = true
     clearInterval(this.#timer)
     await this.#sweeping
-    await Promise.allSettled([...this.#chains.values()])
+    await this.#serial.settled()
   }
 }

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { CommandError, StoreTimeoutError, type StoreTimeout } from '../../lib/errors.js'
+import { SerialByKey } from '../../lib/serial.js'
 import type { Certificate, Match, Payout } from '../../schemas/common.js'
 import type { MatchCommand } from '../../schemas/commands.js'
 import type { PendingEvent } from '../../schemas/events.js'
@@ -66,7 +67,7 @@ function retirementOf (match: Match, event: PendingEvent, at: string): Retiremen
 export function createMatchService ({ store, events, certificates, payouts, now = () => new Date() }: MatchServiceDeps): MatchService {
   // Commands of one match run one after another on this instance, so their events are emitted in
   // the order their writes were committed.
-  const queues = new Map<string, Promise<unknown>>()
+  const queue = new SerialByKey()
 
   async function run (matchId: string, actor: Actor, command: MatchCommand): Promise<CommandResult> {
     const match = await store.getMatch(matchId)
@@ -122,16 +123,6 @@ export function createMatchService ({ store, events, certificates, payouts, now 
 
   return {
     signer: certificates.signer,
-    execute (matchId, actor, command) {
-      const previous = queues.get(matchId)
-      const start = () => run(matchId, actor, command)
-      // Nothing queued for the match (the usual case): it runs now, not a turn later.
-      const next = previous === undefined ? start() : previous.catch(() => {}).then(start)
-      queues.set(matchId, next)
-      // Forget the queue once it drains, so idle matches hold no memory.
-      const forget = () => { if (queues.get(matchId) === next) queues.delete(matchId) }
-      next.then(forget, forget)
-      return next
-    }
+    execute: (matchId, actor, command) => queue.run(matchId, () => run(matchId, actor, command))
   }
 }

@@ -75,6 +75,8 @@ export class Connection {
   #earlyBytes = 0
   #killTimer: NodeJS.Timeout | undefined
   #isClosed = false
+  /** Whether the transport holds this turn's writes. */
+  #corked = false
 
   constructor (socket: WebSocket, transport: Transport, log: FastifyBaseLogger, closeGraceMs: number, backpressure: BackpressureOptions = DEFAULT_BACKPRESSURE,
     early: EarlyFrameVerdict = earlyFrameVerdict({ maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, burst: DEFAULT_BURST })) {
@@ -83,11 +85,17 @@ export class Connection {
     this.#closeGraceMs = closeGraceMs
     this.#backpressure = backpressure
     this.#earlyVerdict = early
-    // Corks nest: each frame holds the writes until the end of its turn (an ended socket ignores the uncork).
-    const uncork = () => transport.uncork()
+    // One cork per turn, however many frames arrived in it (an ended socket ignores the uncork).
+    const uncork = () => {
+      this.#corked = false
+      transport.uncork()
+    }
     socket.on('message', (data, isBinary) => {
-      transport.cork()
-      setImmediate(uncork)
+      if (!this.#corked) {
+        this.#corked = true
+        transport.cork()
+        setImmediate(uncork)
+      }
       this.alive = true
       if (this.#handler === undefined) this.#queueEarly(data, isBinary)
       else this.#enqueue(data, isBinary)
